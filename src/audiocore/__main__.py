@@ -1,0 +1,5 @@
+import sys
+
+from audiocore.cli import main
+
+sys.exit(main())

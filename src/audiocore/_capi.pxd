@@ -1,0 +1,47 @@
+# C declarations of every kernel in csrc/, in one place.
+from libc.stdint cimport int16_t, uint8_t
+
+
+cdef extern from "g711.h" nogil:
+    void ac_g711_init()
+    void ac_ulaw_encode(const int16_t *inp, uint8_t *out, size_t n)
+    void ac_ulaw_decode(const uint8_t *inp, int16_t *out, size_t n)
+    void ac_alaw_encode(const int16_t *inp, uint8_t *out, size_t n)
+    void ac_alaw_decode(const uint8_t *inp, int16_t *out, size_t n)
+
+
+cdef extern from "channels.h" nogil:
+    void ac_downmix(const int16_t *inp, int16_t *out, size_t frames, int channels)
+    void ac_upmix(const int16_t *inp, int16_t *out, size_t frames, int channels)
+    void ac_mix(const int16_t *const *ins, int count, int16_t *out, size_t n)
+
+
+cdef extern from "ring.h" nogil:
+    ctypedef struct ac_ring:
+        pass
+    ac_ring *ac_ring_new(size_t frame_bytes, size_t capacity)
+    void ac_ring_free(ac_ring *r)
+    size_t ac_ring_available(const ac_ring *r)
+    size_t ac_ring_capacity(const ac_ring *r)
+    size_t ac_ring_frame_bytes(const ac_ring *r)
+    int ac_ring_write(ac_ring *r, const uint8_t *data, size_t n)
+    size_t ac_ring_write_drop_oldest(ac_ring *r, const uint8_t *data, size_t n)
+    size_t ac_ring_read(ac_ring *r, uint8_t *out, size_t n)
+    size_t ac_ring_clear(ac_ring *r)
+
+
+cdef extern from "soxr_stream.h" nogil:
+    ctypedef struct ac_soxr:
+        pass
+    ac_soxr *ac_soxr_new(double in_rate, double out_rate, unsigned channels,
+                         unsigned long recipe, const char **error)
+    void ac_soxr_free(ac_soxr *s)
+    size_t ac_soxr_process(ac_soxr *s, const int16_t *inp, size_t frames,
+                           const int16_t **out, const char **error)
+    double ac_soxr_delay(ac_soxr *s)
+    int ac_soxr_clear(ac_soxr *s)
+    const char *ac_soxr_version()
+
+
+cdef extern from "soxr.h":
+    unsigned long SOXR_QQ, SOXR_LQ, SOXR_MQ, SOXR_HQ, SOXR_VHQ

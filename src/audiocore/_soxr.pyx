@@ -1,0 +1,117 @@
+# cython: language_level=3
+"""SoxrStream: one libsoxr resampler handle, int16 in and out, deterministic."""
+from cpython.buffer cimport PyBuffer_Release
+from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
+                               PyThread_release_lock, PyThread_type_lock)
+from libc.stdint cimport int16_t
+from libc.string cimport memcpy
+
+from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, release_gil_if,
+                                 restore_gil, get_out, get_pcm, lock_acquire)
+from audiocore._capi cimport (SOXR_HQ, SOXR_LQ, SOXR_MQ, SOXR_QQ, SOXR_VHQ,
+                              ac_soxr, ac_soxr_clear, ac_soxr_delay,
+                              ac_soxr_free, ac_soxr_new, ac_soxr_process,
+                              ac_soxr_version)
+
+RECIPES = {
+    "quick": SOXR_QQ,
+    "low": SOXR_LQ,
+    "medium": SOXR_MQ,
+    "high": SOXR_HQ,
+    "very_high": SOXR_VHQ,
+}
+
+LIBSOXR_VERSION = (<bytes>ac_soxr_version()).decode("ascii")
+
+
+cdef class SoxrStream:
+    """Native handle; use :class:`audiocore.Resampler`, which validates arguments."""
+
+    cdef ac_soxr *_s
+    cdef PyThread_type_lock _lock
+    cdef int _channels
+    cdef double _out_rate
+    cdef bint _flushed
+
+    def __cinit__(self, double in_rate, double out_rate, int channels, str quality):
+        cdef const char *err = NULL
+        recipe = RECIPES[quality]
+        self._lock = PyThread_allocate_lock()
+        if self._lock == NULL:
+            raise MemoryError()
+        self._s = ac_soxr_new(in_rate, out_rate, <unsigned>channels, recipe, &err)
+        if self._s == NULL:
+            raise ValueError(f"libsoxr rejected the configuration: "
+                             f"{(<bytes>err).decode('utf-8', 'replace')}")
+        self._channels = channels
+        self._out_rate = out_rate
+
+    def __dealloc__(self):
+        if self._s != NULL:
+            ac_soxr_free(self._s)
+        if self._lock != NULL:
+            PyThread_free_lock(self._lock)
+
+    cdef object _emit(self, const int16_t *src, size_t frames, object out):
+        cdef Py_buffer dst
+        cdef Py_ssize_t nbytes = <Py_ssize_t>(frames * self._channels * 2)
+        if out is None:
+            return PyBytes_FromStringAndSize(<const char *>src, nbytes)
+        get_out(out, &dst, nbytes)
+        memcpy(dst.buf, src, nbytes)
+        PyBuffer_Release(&dst)
+        return nbytes
+
+    def process(self, pcm, out=None):
+        cdef Py_buffer src
+        cdef PyThreadState *ts
+        cdef const int16_t *res = NULL
+        cdef const char *err = NULL
+        cdef size_t frames, got
+        get_pcm(pcm, &src, "pcm", self._channels)
+        frames = <size_t>src.len // (2 * self._channels)
+        lock_acquire(self._lock)
+        try:
+            if self._flushed:
+                raise RuntimeError("Resampler was flushed: call reset() to start a new stream")
+            ts = release_gil_if(src.len >= NOGIL_MIN_BYTES)
+            got = ac_soxr_process(self._s, <const int16_t *>src.buf, frames, &res, &err)
+            restore_gil(ts)
+            if got == <size_t>-1:
+                raise RuntimeError(f"libsoxr failed: {(<bytes>err).decode('utf-8', 'replace')}")
+            return self._emit(res, got, out)
+        finally:
+            PyThread_release_lock(self._lock)
+            PyBuffer_Release(&src)
+
+    def flush(self):
+        cdef const int16_t *res = NULL
+        cdef const char *err = NULL
+        cdef size_t got
+        lock_acquire(self._lock)
+        try:
+            if self._flushed:
+                return b""
+            with nogil:
+                got = ac_soxr_process(self._s, NULL, 0, &res, &err)
+            if got == <size_t>-1:
+                raise RuntimeError(f"libsoxr failed: {(<bytes>err).decode('utf-8', 'replace')}")
+            self._flushed = True
+            return self._emit(res, got, None)
+        finally:
+            PyThread_release_lock(self._lock)
+
+    def reset(self):
+        lock_acquire(self._lock)
+        try:
+            if not ac_soxr_clear(self._s):
+                raise RuntimeError("libsoxr could not reset the stream")
+            self._flushed = False
+        finally:
+            PyThread_release_lock(self._lock)
+
+    @property
+    def delay(self) -> float:
+        """Seconds of output held back inside libsoxr."""
+        return ac_soxr_delay(self._s) / self._out_rate

@@ -1,0 +1,32 @@
+"""Argument checks shared by the Python front classes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def check_rate(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int number of Hz, not {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive number of Hz, got {value}")
+    if value > 1_000_000:
+        raise ValueError(f"{name} must be at most 1000000 Hz, got {value}")
+    return value
+
+
+def check_channels(value: Any, name: str = "channels") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if not 1 <= value <= 64:
+        raise ValueError(f"{name} must be between 1 and 64, got {value}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {', '.join(map(repr, choices))}; "
+                        f"got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value

@@ -1,0 +1,44 @@
+"""The ``audiocore`` command."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from typing import Optional, Sequence
+
+
+def _info(_args: argparse.Namespace) -> int:
+    import audiocore
+    from audiocore._soxr import LIBSOXR_VERSION
+    from audiocore.resampling import ENGINES, QUALITIES
+
+    print(f"audiocore {audiocore.__version__}")
+    print(f"python    {platform.python_implementation()} {platform.python_version()} "
+          f"({platform.machine()})")
+    print(f"libsoxr   {LIBSOXR_VERSION}")
+    print(f"engines   {', '.join(ENGINES)}")
+    print(f"qualities {', '.join(QUALITIES)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="audiocore", description="Native real-time audio DSP for voice agents.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("info", help="show versions, engines and the libsoxr build")
+    p.set_defaults(func=_info)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
