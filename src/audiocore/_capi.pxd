@@ -45,3 +45,24 @@ cdef extern from "soxr_stream.h" nogil:
 
 cdef extern from "soxr.h":
     unsigned long SOXR_QQ, SOXR_LQ, SOXR_MQ, SOXR_HQ, SOXR_VHQ
+
+
+cdef extern from "polyphase.h" nogil:
+    ctypedef struct ac_rt_filter:
+        pass
+    ctypedef struct ac_rt:
+        pass
+    ac_rt_filter *ac_rt_filter_new(int in_rate, int out_rate, double atten_db,
+                                   double pass_frac, const char **error)
+    void ac_rt_filter_free(ac_rt_filter *f)
+    double ac_rt_filter_delay(const ac_rt_filter *f)
+    int ac_rt_filter_taps(const ac_rt_filter *f)
+    int ac_rt_filter_phases(const ac_rt_filter *f)
+    int ac_rt_filter_exact(const ac_rt_filter *f)
+    ac_rt *ac_rt_new(const ac_rt_filter *f, int channels)
+    void ac_rt_free(ac_rt *s)
+    size_t ac_rt_output_frames(const ac_rt *s, size_t frames)
+    size_t ac_rt_flush_input(const ac_rt *s)
+    size_t ac_rt_process(ac_rt *s, const int16_t *inp, size_t frames, int16_t *out)
+    size_t ac_rt_flush(ac_rt *s, int16_t *out)
+    void ac_rt_reset(ac_rt *s)
