@@ -66,3 +66,19 @@ cdef extern from "polyphase.h" nogil:
     size_t ac_rt_process(ac_rt *s, const int16_t *inp, size_t frames, int16_t *out)
     size_t ac_rt_flush(ac_rt *s, int16_t *out)
     void ac_rt_reset(ac_rt *s)
+
+
+cdef extern from "convert.h" nogil:
+    enum:
+        AC_PCM16
+        AC_MULAW
+        AC_ALAW
+    ctypedef struct ac_conv:
+        pass
+    ac_conv *ac_conv_new(int in_enc, int in_channels, int out_enc, int out_channels,
+                         ac_rt *rt, ac_soxr *sx)
+    void ac_conv_free(ac_conv *c)
+    size_t ac_conv_process(ac_conv *c, const uint8_t *inp, size_t nbytes,
+                           const uint8_t **out, const char **error)
+    void ac_conv_reset(ac_conv *c)
+    double ac_conv_pending(ac_conv *c)

@@ -19,10 +19,6 @@ from audiocore._capi cimport (ac_rt, ac_rt_filter, ac_rt_filter_delay,
 cdef class FilterBank:
     """One designed polyphase filter (read-only, shared by many streams)."""
 
-    cdef ac_rt_filter *_f
-    cdef readonly int in_rate
-    cdef readonly int out_rate
-
     def __cinit__(self, int in_rate, int out_rate, double atten_db, double pass_frac):
         cdef const char *err = NULL
         self._f = ac_rt_filter_new(in_rate, out_rate, atten_db, pass_frac, &err)

@@ -71,6 +71,11 @@ static int16_t alaw_to_linear(uint8_t code)
     return (int16_t)((a & 0x80) ? mag : -mag);
 }
 
+/* Each extension module links its own copy of these tables, so they are built when
+ * the module's shared object is loaded, before any code can use them. */
+#if defined(__GNUC__)
+__attribute__((constructor))
+#endif
 void ac_g711_init(void)
 {
     /* Index i holds the bit pattern of the shifted sample; sign-extend it back. */

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Builds the lookup tables. Idempotent; call once before any other g711 function
- * (the Python module does so at import, under the GIL). */
+/* Builds the lookup tables. Runs by itself when the shared object that links this
+ * file is loaded (GCC/Clang); idempotent, so calling it again is harmless. */
 void ac_g711_init(void);
 
 void ac_ulaw_encode(const int16_t *in, uint8_t *out, size_t n);

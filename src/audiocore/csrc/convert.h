@@ -1,0 +1,31 @@
+/* The fused per-frame chain: decode -> downmix -> resample (mono) -> upmix -> encode.
+ * Bit-identical to running the single kernels in that order. */
+#ifndef AUDIOCORE_CONVERT_H
+#define AUDIOCORE_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "polyphase.h"
+#include "soxr_stream.h"
+
+enum ac_encoding { AC_PCM16 = 0, AC_MULAW = 1, AC_ALAW = 2 };
+
+typedef struct ac_conv ac_conv;
+
+/* Takes ownership of at most one resampler (rt or sx; both NULL for equal rates):
+ * it is freed with the converter. NULL when out of memory. */
+ac_conv *ac_conv_new(int in_enc, int in_channels, int out_enc, int out_channels,
+                     ac_rt *rt, ac_soxr *sx);
+void ac_conv_free(ac_conv *c);
+
+/* Converts nbytes of whole input frames. The result is left in the converter's own
+ * buffer: *out points to it until the next call. Returns the output bytes, or
+ * (size_t)-1 with *error set. in == NULL flushes the resampler's tail. */
+size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes,
+                       const uint8_t **out, const char **error);
+void ac_conv_reset(ac_conv *c);
+/* Output frames held back by a soxr engine (0 for the others). */
+double ac_conv_pending(ac_conv *c);
+
+#endif
