@@ -1,6 +1,6 @@
 # Inline helpers shared by the extension modules: buffer acquisition with clear
 # errors, output allocation, and a per-object lock that never blocks with the GIL.
-from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_SIMPLE, PyBUF_WRITABLE,
+from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_ND, PyBUF_SIMPLE, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_CheckBuffer,
                              PyObject_GetBuffer)
 from cpython.pythread cimport (NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock,
@@ -29,8 +29,10 @@ cdef inline int _acquire(object obj, Py_buffer *view, int flags, str name) excep
             f"{name} must be a bytes-like object (bytes, bytearray, memoryview, "
             f"numpy int16 array), not {type(obj).__name__}")
     try:
-        PyObject_GetBuffer(obj, view, flags | PyBUF_FORMAT)
-    except BufferError as e:
+        # ND with FORMAT: memoryview refuses FORMAT without a shape, and without
+        # strides every exporter must hand over C-contiguous memory.
+        PyObject_GetBuffer(obj, view, flags | PyBUF_ND | PyBUF_FORMAT)
+    except (BufferError, ValueError) as e:  # numpy raises ValueError for strided arrays
         if flags & PyBUF_WRITABLE:
             raise TypeError(f"{name} must be a writable, C-contiguous buffer ({e})") from None
         raise ValueError(f"{name} must be a C-contiguous buffer ({e})") from None
@@ -72,7 +74,8 @@ cdef inline int get_out(object obj, Py_buffer *view, Py_ssize_t need) except -1:
     if view.len < need:
         have = view.len
         PyBuffer_Release(view)
-        raise ValueError(f"out is too small: this call writes {need} bytes, out has {have}")
+        raise ValueError(f"out is too small: this call may write up to {need} bytes, "
+                         f"out has {have}")
     return 0
 
 

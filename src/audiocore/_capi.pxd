@@ -36,8 +36,9 @@ cdef extern from "soxr_stream.h" nogil:
     ac_soxr *ac_soxr_new(double in_rate, double out_rate, unsigned channels,
                          unsigned long recipe, const char **error)
     void ac_soxr_free(ac_soxr *s)
-    size_t ac_soxr_process(ac_soxr *s, const int16_t *inp, size_t frames,
+    size_t ac_soxr_process(ac_soxr *s, const int16_t *inp, size_t frames, int flush,
                            const int16_t **out, const char **error)
+    size_t ac_soxr_max_output(ac_soxr *s, size_t frames)
     double ac_soxr_delay(ac_soxr *s)
     int ac_soxr_clear(ac_soxr *s)
     const char *ac_soxr_version()
@@ -78,7 +79,8 @@ cdef extern from "convert.h" nogil:
     ac_conv *ac_conv_new(int in_enc, int in_channels, int out_enc, int out_channels,
                          ac_rt *rt, ac_soxr *sx)
     void ac_conv_free(ac_conv *c)
-    size_t ac_conv_process(ac_conv *c, const uint8_t *inp, size_t nbytes,
+    size_t ac_conv_process(ac_conv *c, const uint8_t *inp, size_t nbytes, int flush,
                            const uint8_t **out, const char **error)
     void ac_conv_reset(ac_conv *c)
     double ac_conv_pending(ac_conv *c)
+    size_t ac_conv_max_output(ac_conv *c, size_t nbytes, int flush)

@@ -11,7 +11,7 @@ from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, get_bytes,
                                  get_out, get_pcm, lock_acquire, release_gil_if,
                                  restore_gil)
 from audiocore._capi cimport (AC_ALAW, AC_MULAW, AC_PCM16, ac_conv, ac_conv_free,
-                              ac_conv_new, ac_conv_pending, ac_conv_process, ac_conv_reset, ac_rt,
+                              ac_conv_new, ac_conv_max_output, ac_conv_pending, ac_conv_process, ac_conv_reset, ac_rt,
                               ac_rt_free, ac_rt_new, ac_soxr, ac_soxr_free,
                               ac_soxr_new)
 from audiocore._realtime cimport FilterBank
@@ -64,14 +64,19 @@ cdef class ConverterHandle:
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
-    cdef object _run(self, const uint8_t *inp, size_t nbytes, object out):
+    cdef object _run(self, const uint8_t *inp, size_t nbytes, bint flush, object out):
         cdef const uint8_t *res = NULL
         cdef const char *err = NULL
         cdef size_t got
         cdef Py_buffer dst
         cdef PyThreadState *ts
-        ts = release_gil_if(inp == NULL or nbytes >= NOGIL_MIN_BYTES)
-        got = ac_conv_process(self._c, inp, nbytes, &res, &err)
+        if out is not None:
+            # Checked against the worst case before any state changes, so a small
+            # `out` never loses audio.
+            get_out(out, &dst, <Py_ssize_t>ac_conv_max_output(self._c, nbytes, flush))
+            PyBuffer_Release(&dst)
+        ts = release_gil_if(flush or nbytes >= NOGIL_MIN_BYTES)
+        got = ac_conv_process(self._c, inp, nbytes, flush, &res, &err)
         restore_gil(ts)
         if got == <size_t>-1:
             if err != NULL and err.startswith(b"out of memory"):
@@ -99,7 +104,7 @@ cdef class ConverterHandle:
         try:
             if self._flushed:
                 raise RuntimeError("Converter was flushed: call reset() to start a new stream")
-            return self._run(<const uint8_t *>src.buf, <size_t>src.len, out)
+            return self._run(<const uint8_t *>src.buf, <size_t>src.len, False, out)
         finally:
             PyThread_release_lock(self._lock)
             PyBuffer_Release(&src)
@@ -110,7 +115,7 @@ cdef class ConverterHandle:
             if self._flushed:
                 return b""
             self._flushed = True
-            return self._run(NULL, 0, None)
+            return self._run(NULL, 0, True, None)
         finally:
             PyThread_release_lock(self._lock)
 

@@ -7,11 +7,12 @@ from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
 from libc.stdint cimport int16_t
 from libc.string cimport memcpy
 
-from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, release_gil_if,
-                                 restore_gil, get_out, get_pcm, lock_acquire)
+from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, get_out, get_pcm,
+                                 lock_acquire, release_gil_if, restore_gil)
 from audiocore._capi cimport (SOXR_HQ, SOXR_LQ, SOXR_MQ, SOXR_QQ, SOXR_VHQ,
                               ac_soxr, ac_soxr_clear, ac_soxr_delay,
-                              ac_soxr_free, ac_soxr_new, ac_soxr_process,
+                              ac_soxr_free, ac_soxr_max_output, ac_soxr_new,
+                              ac_soxr_process,
                               ac_soxr_version)
 
 RECIPES = {
@@ -53,18 +54,10 @@ cdef class SoxrStream:
         if self._lock != NULL:
             PyThread_free_lock(self._lock)
 
-    cdef object _emit(self, const int16_t *src, size_t frames, object out):
-        cdef Py_buffer dst
-        cdef Py_ssize_t nbytes = <Py_ssize_t>(frames * self._channels * 2)
-        if out is None:
-            return PyBytes_FromStringAndSize(<const char *>src, nbytes)
-        get_out(out, &dst, nbytes)
-        memcpy(dst.buf, src, nbytes)
-        PyBuffer_Release(&dst)
-        return nbytes
-
     def process(self, pcm, out=None):
-        cdef Py_buffer src
+        cdef Py_buffer src, dst
+        cdef bint have_out = False
+        cdef Py_ssize_t nbytes
         cdef PyThreadState *ts
         cdef const int16_t *res = NULL
         cdef const char *err = NULL
@@ -75,13 +68,25 @@ cdef class SoxrStream:
         try:
             if self._flushed:
                 raise RuntimeError("Resampler was flushed: call reset() to start a new stream")
+            if out is not None:
+                # Checked against the worst case before any state changes, so a
+                # small `out` never loses audio.
+                get_out(out, &dst, <Py_ssize_t>(ac_soxr_max_output(self._s, frames)
+                                                * self._channels * 2))
+                have_out = True
             ts = release_gil_if(src.len >= NOGIL_MIN_BYTES)
-            got = ac_soxr_process(self._s, <const int16_t *>src.buf, frames, &res, &err)
+            got = ac_soxr_process(self._s, <const int16_t *>src.buf, frames, 0, &res, &err)
             restore_gil(ts)
             if got == <size_t>-1:
                 raise RuntimeError(f"libsoxr failed: {(<bytes>err).decode('utf-8', 'replace')}")
-            return self._emit(res, got, out)
+            nbytes = <Py_ssize_t>(got * self._channels * 2)
+            if not have_out:
+                return PyBytes_FromStringAndSize(<const char *>res, nbytes)
+            memcpy(dst.buf, res, nbytes)
+            return nbytes
         finally:
+            if have_out:
+                PyBuffer_Release(&dst)
             PyThread_release_lock(self._lock)
             PyBuffer_Release(&src)
 
@@ -94,11 +99,12 @@ cdef class SoxrStream:
             if self._flushed:
                 return b""
             with nogil:
-                got = ac_soxr_process(self._s, NULL, 0, &res, &err)
+                got = ac_soxr_process(self._s, NULL, 0, 1, &res, &err)
             if got == <size_t>-1:
                 raise RuntimeError(f"libsoxr failed: {(<bytes>err).decode('utf-8', 'replace')}")
             self._flushed = True
-            return self._emit(res, got, None)
+            return PyBytes_FromStringAndSize(<const char *>res,
+                                             <Py_ssize_t>(got * self._channels * 2))
         finally:
             PyThread_release_lock(self._lock)
 

@@ -71,17 +71,17 @@ static void decode(int enc, const uint8_t *in, int16_t *out, size_t n)
         memcpy(out, in, n * sizeof(int16_t));
 }
 
-size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes,
+size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes, int flush,
                        const uint8_t **out, const char **error)
 {
     const size_t in_width = c->in_enc == AC_PCM16 ? 2 : 1;
-    const size_t frames = in ? nbytes / (in_width * (size_t)c->in_ch) : 0;
+    const size_t frames = flush ? 0 : nbytes / (in_width * (size_t)c->in_ch);
     const size_t samples = frames * (size_t)c->in_ch;
     *error = "out of memory";
 
     /* 1-2. Decode and downmix into mono 16-bit. */
     const int16_t *mono = NULL;
-    if (in) {
+    if (frames) {
         if (c->in_ch == 1 && c->in_enc == AC_PCM16) {
             mono = (const int16_t *)in; /* already mono PCM: no copy */
         } else {
@@ -107,22 +107,20 @@ size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes,
     const int16_t *res = mono;
     size_t res_frames = frames;
     if (c->rt) {
-        size_t feed = in ? frames : ac_rt_flush_input(c->rt);
+        size_t feed = flush ? ac_rt_flush_input(c->rt) : frames;
         res_frames = ac_rt_output_frames(c->rt, feed);
         if (!grow((void **)&c->res, &c->res_cap, res_frames, sizeof(int16_t)))
             return (size_t)-1;
-        size_t got = in ? ac_rt_process(c->rt, mono, frames, c->res) : ac_rt_flush(c->rt, c->res);
+        size_t got = flush ? ac_rt_flush(c->rt, c->res) : ac_rt_process(c->rt, mono, frames, c->res);
         if (got != res_frames) {
             *error = "internal error: resampler output count mismatch";
             return (size_t)-1;
         }
         res = c->res;
     } else if (c->sx) {
-        res_frames = ac_soxr_process(c->sx, mono, frames, &res, error);
+        res_frames = ac_soxr_process(c->sx, mono, frames, flush, &res, error);
         if (res_frames == (size_t)-1)
             return (size_t)-1;
-    } else if (!in) {
-        res_frames = 0;
     }
 
     /* 4-5. Upmix and encode straight into the output. */
@@ -152,6 +150,19 @@ size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes,
     *out = c->out;
     *error = NULL;
     return out_samples * out_width;
+}
+
+size_t ac_conv_max_output(ac_conv *c, size_t nbytes, int flush)
+{
+    size_t frames = nbytes / ((c->in_enc == AC_PCM16 ? 2 : 1) * (size_t)c->in_ch);
+    size_t res;
+    if (c->rt)
+        res = ac_rt_output_frames(c->rt, flush ? ac_rt_flush_input(c->rt) : frames);
+    else if (c->sx)
+        res = ac_soxr_max_output(c->sx, frames);
+    else
+        res = flush ? 0 : frames;
+    return res * (size_t)c->out_ch * (c->out_enc == AC_PCM16 ? 2 : 1);
 }
 
 double ac_conv_pending(ac_conv *c) { return c->sx ? ac_soxr_delay(c->sx) : 0.0; }

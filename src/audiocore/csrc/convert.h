@@ -21,9 +21,12 @@ void ac_conv_free(ac_conv *c);
 
 /* Converts nbytes of whole input frames. The result is left in the converter's own
  * buffer: *out points to it until the next call. Returns the output bytes, or
- * (size_t)-1 with *error set. in == NULL flushes the resampler's tail. */
-size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes,
+ * (size_t)-1 with *error set. flush != 0 ignores the input and returns the
+ * resampler's tail. */
+size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes, int flush,
                        const uint8_t **out, const char **error);
+/* Most output bytes that converting nbytes (0 with flush) can return now. */
+size_t ac_conv_max_output(ac_conv *c, size_t nbytes, int flush);
 void ac_conv_reset(ac_conv *c);
 /* Output frames held back by a soxr engine (0 for the others). */
 double ac_conv_pending(ac_conv *c);

@@ -59,12 +59,21 @@ static int reserve(ac_soxr *s, size_t frames)
     return 1;
 }
 
-size_t ac_soxr_process(ac_soxr *s, const int16_t *in, size_t frames,
+size_t ac_soxr_process(ac_soxr *s, const int16_t *in, size_t frames, int flush,
                        const int16_t **out, const char **error)
 {
-    int flushing = in == NULL;
+    /* An explicit flag, not in == NULL: an empty buffer may have a NULL pointer,
+     * and ending soxr's input by accident makes later input undefined. */
+    const int flushing = flush != 0;
+    /* libsoxr itself reads in == NULL as end of input: an empty feed must point
+     * somewhere. */
+    static const int16_t nothing[1];
+    if (flushing)
+        frames = 0;
+    else if (!in)
+        in = nothing;
     /* Room for this input's share plus whatever soxr already holds back. */
-    size_t want = (size_t)ceil((double)frames * s->ratio + soxr_delay(s->soxr)) + 64;
+    size_t want = ac_soxr_max_output(s, frames) + 64;
     if (!reserve(s, want)) {
         *error = "out of memory";
         return (size_t)-1;
@@ -81,7 +90,7 @@ size_t ac_soxr_process(ac_soxr *s, const int16_t *in, size_t frames,
             *error = err;
             return (size_t)-1;
         }
-        if (idone == 0 && odone == 0 && !flushing) {
+        if (idone == 0 && odone == 0 && !flushing && consumed < frames) {
             *error = "libsoxr made no progress";
             return (size_t)-1;
         }
@@ -100,6 +109,12 @@ size_t ac_soxr_process(ac_soxr *s, const int16_t *in, size_t frames,
     }
     *out = s->out;
     return produced;
+}
+
+size_t ac_soxr_max_output(ac_soxr *s, size_t frames)
+{
+    /* Everything held back plus this input's share, rounded up. */
+    return (size_t)ceil((double)frames * s->ratio + soxr_delay(s->soxr)) + 2;
 }
 
 double ac_soxr_delay(ac_soxr *s) { return soxr_delay(s->soxr); }

@@ -15,11 +15,13 @@ void ac_soxr_free(ac_soxr *s);
 
 /* Resamples frames input frames (interleaved); the output is left in the stream's
  * own buffer: *out points to it, valid until the next call; returns output frames,
- * or (size_t)-1 on error with *error set. in == NULL with frames == 0 flushes
- * (signals end of input and drains everything held back). */
-size_t ac_soxr_process(ac_soxr *s, const int16_t *in, size_t frames,
+ * or (size_t)-1 on error with *error set. flush != 0 ends the input (in and frames
+ * are ignored) and drains everything held back. */
+size_t ac_soxr_process(ac_soxr *s, const int16_t *in, size_t frames, int flush,
                        const int16_t **out, const char **error);
 
+/* Most output frames that processing `frames` more input can return now. */
+size_t ac_soxr_max_output(ac_soxr *s, size_t frames);
 /* Output frames currently held back. */
 double ac_soxr_delay(ac_soxr *s);
 /* Back to the start of a new stream, same configuration. */
