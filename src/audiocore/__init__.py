@@ -9,9 +9,11 @@ from audiocore._kernels import (alaw_decode, alaw_encode, downmix, mix,
                                 ulaw_decode, ulaw_encode, upmix)
 from audiocore._ring import FrameRing
 from audiocore._version import __version__
+from audiocore.pacing import FramePacer
 from audiocore.resampling import Resampler, resample
 
 __all__ = [
+    "FramePacer",
     "FrameRing",
     "Resampler",
     "__version__",
