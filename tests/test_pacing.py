@@ -358,12 +358,15 @@ def test_just_in_time_producer_is_not_an_underrun(loop):
     assert [f for _, f in out] == [noise(fb, seed=n) for n in range(20)]
 
 
-def test_underrun_waits_then_restarts_the_schedule_without_a_burst(loop):
+@pytest.mark.parametrize("gap", [0.0081, 0.0371])
+def test_underrun_waits_then_restarts_the_schedule_without_a_burst(loop, gap):
+    """The 6th deadline finds no whole frame; audio arrives ``gap`` later (less,
+    then more than a frame). The schedule restarts there, not at old deadlines."""
     p = FramePacer(8000)
     fb = p.frame_bytes
 
-    async def producer(t0):
-        await asyncio.sleep(5 * T + 0.0371)  # 17.1 ms after the 6th deadline passed empty
+    async def producer():
+        await asyncio.sleep(5 * T + gap - 0.003)
         p.push(noise(fb // 2, seed=1))  # half a frame is still an underrun
         await asyncio.sleep(0.003)
         p.push(noise(fb // 2 + 3 * fb, seed=2))
@@ -371,7 +374,7 @@ def test_underrun_waits_then_restarts_the_schedule_without_a_burst(loop):
 
     async def main():
         p.push(noise(5 * fb))
-        prod = asyncio.ensure_future(producer(loop.time()))
+        prod = asyncio.ensure_future(producer())
         out = await collect(p)
         await prod
         return out
@@ -381,8 +384,7 @@ def test_underrun_waits_then_restarts_the_schedule_without_a_burst(loop):
     times = [t for t, _ in out]
     assert len(out) == 9
     assert_cadence(times[:5], t0)
-    resume = t0 + 5 * T + 0.0371 + 0.003
-    assert_cadence(times[5:], resume)
+    assert_cadence(times[5:], t0 + 5 * T + gap)
     assert b"".join(f for _, f in out) == (noise(5 * fb) + noise(fb // 2, seed=1)
                                             + noise(fb // 2 + 3 * fb, seed=2))
 
