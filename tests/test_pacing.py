@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import statistics
 
 import numpy as np
@@ -21,6 +20,7 @@ from hypothesis import strategies as st
 from audiocore import FramePacer
 from audiocore._schedule import FrameSchedule
 from audiocore.pacing import DEFAULT_MAX_BUFFER_MS
+
 from virtual_clock import VirtualClockLoop, VirtualDeadlock
 from virtual_clock import run as vrun
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import selectors
-from typing import Any, Coroutine, List, Optional, TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -28,7 +29,7 @@ class VirtualDeadlock(RuntimeError):
 
 
 class _Selector(selectors.BaseSelector):
-    def __init__(self, loop_clock: "VirtualClockLoop") -> None:
+    def __init__(self, loop_clock: VirtualClockLoop) -> None:
         self._real = selectors.DefaultSelector()
         self._clock = loop_clock
 
@@ -47,7 +48,7 @@ class _Selector(selectors.BaseSelector):
     def close(self) -> None:
         self._real.close()
 
-    def select(self, timeout: Optional[float] = None) -> List[Any]:
+    def select(self, timeout: float | None = None) -> list[Any]:
         events = self._real.select(0)
         if events or timeout == 0:
             return events
@@ -70,7 +71,7 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
 
     def __init__(self, start: float = 1000.0) -> None:
         self._now = float(start)
-        self._timers: List[asyncio.TimerHandle] = []
+        self._timers: list[asyncio.TimerHandle] = []
         super().__init__(_Selector(self))
 
     def time(self) -> float:
@@ -83,12 +84,13 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             raise ValueError("the clock is monotonic")
         self._now += seconds
 
-    def call_at(self, when: float, callback: Any, *args: Any, context: Any = None) -> asyncio.TimerHandle:
+    def call_at(self, when: float, callback: Any, *args: Any,
+                context: Any = None) -> asyncio.TimerHandle:  # type: ignore[override]
         handle = super().call_at(when, callback, *args, context=context)
         self._timers.append(handle)
         return handle
 
-    def pending_timers(self) -> List[asyncio.TimerHandle]:
+    def pending_timers(self) -> list[asyncio.TimerHandle]:
         """Timers that are neither cancelled nor due yet."""
         self._timers = [h for h in self._timers if not h.cancelled() and h.when() > self._now]
         return list(self._timers)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 
 class FrameSchedule:
     """Deadlines ``t0 + n * period`` for frames ``n = 0, 1, 2, ...``.
@@ -27,14 +25,14 @@ class FrameSchedule:
 
     __slots__ = ("_period", "_max_late", "_t0", "_n")
 
-    def __init__(self, period: float, max_late: Optional[float] = None) -> None:
+    def __init__(self, period: float, max_late: float | None = None) -> None:
         if not period > 0:
             raise ValueError(f"period must be > 0 seconds, got {period}")
         self._period = float(period)
         self._max_late = self._period if max_late is None else float(max_late)
         if not self._max_late >= 0:
             raise ValueError(f"max_late must be >= 0 seconds, got {max_late}")
-        self._t0: Optional[float] = None
+        self._t0: float | None = None
         self._n = 0
 
     @property
@@ -51,7 +49,7 @@ class FrameSchedule:
         return self._t0 is not None
 
     @property
-    def t0(self) -> Optional[float]:
+    def t0(self) -> float | None:
         """Clock time of frame 0 of the current run, or None when stopped."""
         return self._t0
 

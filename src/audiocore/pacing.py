@@ -8,7 +8,7 @@ import math
 import numbers
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, AsyncIterator, Deque, Literal, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Literal
 
 from audiocore._ring import FrameRing
 from audiocore._schedule import FrameSchedule
@@ -160,10 +160,10 @@ class FramePacer:
         # written - removed == ring.available. wait_for_playout() waits on these.
         self._written = 0
         self._removed = 0
-        self._waiter: Optional[asyncio.Future[bool]] = None
+        self._waiter: asyncio.Future[bool] | None = None
         self._wake_on_data = False
-        self._playout: Deque[Tuple[int, asyncio.Future[None]]] = deque()
-        self._consumer: Optional[weakref.ReferenceType[_FrameIterator]] = None
+        self._playout: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._consumer: weakref.ReferenceType[_FrameIterator] | None = None
 
     # -- configuration -------------------------------------------------------------
 
@@ -224,7 +224,7 @@ class FramePacer:
         """
         if self._ended:
             raise RuntimeError("FramePacer.push() after end(): the stream is finished")
-        view = self._as_bytes(data)
+        view = self._view(data)
         n = view.nbytes
         if n % self._sample_bytes:
             raise ValueError(
@@ -246,7 +246,7 @@ class FramePacer:
         self._written += n
         self._poke()
 
-    def _as_bytes(self, data: Any) -> memoryview:
+    def _view(self, data: Any) -> memoryview:
         try:
             view = memoryview(data)
         except TypeError:
@@ -317,7 +317,7 @@ class FramePacer:
 
     # -- consumer ------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> _FrameIterator:
         it = _FrameIterator(self)
         self._claim(it)
         return it
@@ -348,7 +348,7 @@ class FramePacer:
                 self._wake_on_data and (available >= self._frame_bytes or self._ended)):
             w.set_result(False)
 
-    async def _wait(self, loop: asyncio.AbstractEventLoop, deadline: Optional[float]) -> bool:
+    async def _wait(self, loop: asyncio.AbstractEventLoop, deadline: float | None) -> bool:
         """Wait until ``deadline`` (True), or with ``deadline=None`` until a whole
         frame or end(); returns False when woken by :meth:`_poke`."""
         fut: asyncio.Future[bool] = loop.create_future()
@@ -377,6 +377,7 @@ class FramePacer:
             # At the deadline: the frame is read now, not earlier, so clear() at
             # any point before this line takes effect on this frame.
             available = self._ring.available
+            frame: bytes
             if available >= fb:
                 frame = self._ring.read()
                 self._note_removed(fb)
