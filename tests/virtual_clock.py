@@ -84,8 +84,9 @@ class VirtualClockLoop(asyncio.SelectorEventLoop):
             raise ValueError("the clock is monotonic")
         self._now += seconds
 
-    def call_at(self, when: float, callback: Any, *args: Any,
-                context: Any = None) -> asyncio.TimerHandle:  # type: ignore[override]
+    def call_at(  # type: ignore[override]
+        self, when: float, callback: Any, *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
         handle = super().call_at(when, callback, *args, context=context)
         self._timers.append(handle)
         return handle
