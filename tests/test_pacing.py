@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import random
 import statistics
+from collections.abc import Coroutine
+from typing import Any
 
 import numpy as np
 import pytest
@@ -52,6 +54,15 @@ async def collect(pacer: FramePacer, limit: int | None = None) -> list[tuple[flo
         out.append((clock.time(), frame))
         if limit is not None and len(out) >= limit:
             break
+    return out
+
+
+async def collect_alongside(pacer: FramePacer,
+                            side: Coroutine[Any, Any, Any]) -> list[tuple[float, bytes]]:
+    """:func:`collect` while the coroutine ``side`` (a producer, a barge-in) runs."""
+    task = asyncio.ensure_future(side)
+    out = await collect(pacer)
+    await task
     return out
 
 
@@ -318,13 +329,7 @@ def test_bursts_of_random_sizes_at_random_times_come_out_at_cadence(loop):
             await asyncio.sleep(rng.uniform(0, 0.06))
         p.end()
 
-    async def main():
-        prod = asyncio.ensure_future(producer())
-        out = await collect(p)
-        await prod
-        return out
-
-    out = loop.run_until_complete(main())
+    out = loop.run_until_complete(collect_alongside(p, producer()))
     sent = b"".join(pushed)
     assert len(out) == -(-len(sent) // p.frame_bytes) > 200
     assert_cadence([t for t, _ in out], out[0][0])
@@ -344,15 +349,9 @@ def test_just_in_time_producer_is_not_an_underrun(loop):
             p.push(noise(fb, seed=n))
         p.end()
 
-    async def main():
-        p.push(noise(fb, seed=0))
-        prod = asyncio.ensure_future(producer(loop.time()))
-        out = await collect(p)
-        await prod
-        return out
-
     t0 = loop.time()
-    out = loop.run_until_complete(main())
+    p.push(noise(fb, seed=0))
+    out = loop.run_until_complete(collect_alongside(p, producer(t0)))
     assert len(out) == 20
     assert_cadence([t for t, _ in out], t0)
     assert [f for _, f in out] == [noise(fb, seed=n) for n in range(20)]
@@ -372,15 +371,9 @@ def test_underrun_waits_then_restarts_the_schedule_without_a_burst(loop, gap):
         p.push(noise(fb // 2 + 3 * fb, seed=2))
         p.end()
 
-    async def main():
-        p.push(noise(5 * fb))
-        prod = asyncio.ensure_future(producer())
-        out = await collect(p)
-        await prod
-        return out
-
     t0 = loop.time()
-    out = loop.run_until_complete(main())
+    p.push(noise(5 * fb))
+    out = loop.run_until_complete(collect_alongside(p, producer()))
     times = [t for t, _ in out]
     assert len(out) == 9
     assert_cadence(times[:5], t0)
@@ -402,15 +395,9 @@ def test_fill_silence_keeps_the_cadence_through_an_underrun(loop):
         await asyncio.sleep(0.001)
         p.end()
 
-    async def main():
-        p.push(noise(2 * fb))
-        prod = asyncio.ensure_future(producer())
-        out = await collect(p)
-        await prod
-        return out
-
     t0 = loop.time()
-    out = loop.run_until_complete(main())
+    p.push(noise(2 * fb))
+    out = loop.run_until_complete(collect_alongside(p, producer()))
     frames = [f for _, f in out]
     assert_cadence([t for t, _ in out], t0)
     # Audio at 0 and 20 ms, silence at 40..140 ms, the completed frame at 160 ms.
@@ -477,14 +464,8 @@ def test_loop_blocked_while_waiting_for_a_deadline(loop, block, expected):
         await asyncio.sleep(0.5 * T)
         loop.advance(block)
 
-    async def main():
-        task = asyncio.ensure_future(blocker())
-        out = await collect(p)
-        await task
-        return [t for t, _ in out]
-
     t0 = loop.time()
-    times = loop.run_until_complete(main())
+    times = [t for t, _ in loop.run_until_complete(collect_alongside(p, blocker()))]
     assert [round((t - t0) / T, 9) for t in times] == expected
 
 
@@ -527,15 +508,9 @@ def test_clear_while_the_consumer_waits_for_a_deadline(loop):
         p.push(noise(fb, seed=9))
         p.end()
 
-    async def main():
-        p.push(noise(5 * fb))
-        task = asyncio.ensure_future(barge_in())
-        out = await collect(p)
-        await task
-        return out
-
     t0 = loop.time()
-    out = loop.run_until_complete(main())
+    p.push(noise(5 * fb))
+    out = loop.run_until_complete(collect_alongside(p, barge_in()))
     assert [f for _, f in out] == [noise(5 * fb)[:fb], noise(fb, seed=9)]
     assert_cadence([t for t, _ in out], t0)
 
@@ -668,13 +643,7 @@ def test_bytes_are_conserved_over_any_chunking(encoding, channels, frame_ms, chu
             await asyncio.sleep(rng.choice([0, 0, 0.003, 0.021, 0.1]))
         p.end()
 
-    async def main():
-        task = asyncio.ensure_future(producer())
-        out = await collect(p)
-        await task
-        return out
-
-    frames = [f for _, f in vrun(main())]
+    frames = [f for _, f in vrun(collect_alongside(p, producer()))]
     assert all(len(f) == p.frame_bytes for f in frames)
     silence = bytes([SILENCE[encoding]]) * p.frame_bytes
     audio = [f for f in frames if f != silence]
