@@ -10,10 +10,12 @@ from audiocore._kernels import (alaw_decode, alaw_encode, downmix, mix,
 from audiocore._ring import FrameRing
 from audiocore._version import __version__
 from audiocore.converter import Converter
+from audiocore.pacing import FramePacer
 from audiocore.resampling import Resampler, resample
 
 __all__ = [
     "Converter",
+    "FramePacer",
     "FrameRing",
     "Resampler",
     "__version__",
