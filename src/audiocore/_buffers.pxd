@@ -58,13 +58,16 @@ cdef inline int get_pcm(object obj, Py_buffer *view, str name, int channels=1) e
     return 0
 
 
-cdef inline int get_bytes(object obj, Py_buffer *view, str name) except -1:
-    """Read access to a byte stream (G.711 codes, ring data)."""
+cdef inline int get_bytes(object obj, Py_buffer *view, str name,
+                          bint allow_int16=False) except -1:
+    """Read access to a byte stream (G.711 codes; with allow_int16 any audio)."""
     _acquire(obj, view, PyBUF_SIMPLE, name)
-    if not _is_byte_format(view.format):
+    if not (_is_byte_format(view.format)
+            or (allow_int16 and _is_int16_format(view.format))):
         fmt = (<bytes>view.format).decode("ascii", "replace")
         PyBuffer_Release(view)
-        raise TypeError(f"{name} must hold bytes (8-bit items), got items of format {fmt!r}")
+        want = "bytes or int16 items" if allow_int16 else "bytes (8-bit items)"
+        raise TypeError(f"{name} must hold {want}, got items of format {fmt!r}")
     return 0
 
 

@@ -102,7 +102,7 @@ cdef class FrameRing:
         cdef PyThreadState *ts
         cdef size_t dropped = 0
         cdef int ok = 1
-        get_bytes(data, &src, "data")
+        get_bytes(data, &src, "data", True)
         lock_acquire(self._lock)
         try:
             ts = release_gil_if(src.len >= NOGIL_MIN_BYTES)

@@ -239,10 +239,7 @@ class FramePacer:
                 f"with {self._to_ms(buffered):g} ms ({buffered} bytes) buffered and "
                 f"max_buffer_ms={self._max_buffer_ms!r} ({self._limit_bytes} bytes); "
                 f"nothing was written")
-        # FrameRing.write takes byte items only, and memoryviews refuse the buffer
-        # request it makes (PyBUF_SIMPLE | PyBUF_FORMAT): anything but bytes and
-        # bytearray goes in as one copy, which for audio chunks costs little.
-        self._ring.write(data if isinstance(data, (bytes, bytearray)) else view.tobytes())
+        self._ring.write(data)
         self._written += n
         self._poke()
 
