@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Optional, Union
 
 from audiocore._convert import ConverterHandle
+from audiocore._typing import ENCODINGS, Buffer, Encoding, WritableBuffer
 from audiocore._validate import check_channels, check_choice, check_rate
 from audiocore.resampling import ENGINES, QUALITIES, Engine, Quality, filter_bank
-
-Encoding = Literal["pcm16", "mulaw", "alaw"]
-ENCODINGS: tuple[str, ...] = ("pcm16", "mulaw", "alaw")
 
 
 class Converter:
@@ -112,7 +110,8 @@ class Converter:
             return self._native.pending_frames / self._out_rate
         return self._delay
 
-    def process(self, data, *, out=None):  # type: ignore[no-untyped-def]
+    def process(self, data: Buffer, *,
+                out: Optional[WritableBuffer] = None) -> Union[bytes, int]:
         """Convert whole input frames; returns the output that is ready.
 
         With ``out=`` (a writable buffer large enough for this call's output) the

@@ -8,18 +8,12 @@ import math
 import numbers
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any
 
 from audiocore._ring import FrameRing
 from audiocore._schedule import FrameSchedule
+from audiocore._typing import ENCODINGS, Buffer, Encoding
 from audiocore._validate import check_channels, check_choice, check_rate
-
-if TYPE_CHECKING:
-    from typing_extensions import Buffer
-
-Encoding = Literal["pcm16", "mulaw", "alaw"]
-
-ENCODINGS: tuple[str, ...] = ("pcm16", "mulaw", "alaw")
 
 #: Default ``max_buffer_ms``: TTS services deliver a sentence or more at a time,
 #: faster than real time, and it has to fit. 10 s of 48 kHz stereo PCM is under

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Literal, Union
+from typing import Literal, Optional, Union
 
 from audiocore._realtime import FilterBank, RealtimeStream
 from audiocore._soxr import SoxrStream
+from audiocore._typing import Buffer, WritableBuffer
 from audiocore._validate import check_channels, check_choice, check_rate
 
 Engine = Literal["realtime", "soxr"]
@@ -112,7 +113,8 @@ class Resampler:
         delay; for "soxr" the audio held back right now."""
         return self._native.delay
 
-    def process(self, pcm, *, out=None):  # type: ignore[no-untyped-def]
+    def process(self, pcm: Buffer, *,
+                out: Optional[WritableBuffer] = None) -> Union[bytes, int]:
         """Resample whole frames of ``pcm``; returns the output that is ready.
 
         With ``out=`` (a writable buffer large enough for this call's output) the
@@ -136,7 +138,7 @@ class Resampler:
 
 
 def resample(
-    pcm,  # type: ignore[no-untyped-def]
+    pcm: Buffer,
     in_rate: int,
     out_rate: int,
     channels: int = 1,
