@@ -12,10 +12,12 @@
 #define MAX_TAPS 8192
 /* Input frames converted to float per pass; bounds the per-stream scratch. */
 #define BLOCK 2048
-/* The dot product keeps LANES independent partial sums (four 8-wide vectors with
- * AVX2) so that additions do not wait on each other; taps are padded to a multiple
- * of LANES with zeros. */
-#define LANES 32
+/* Every output is the same arithmetic whichever path computes it: taps in blocks of
+ * LANES = 16, two 8-wide partial sums (taps 0-7 and 8-15 of each block) summed in
+ * block order, then added lane-wise and reduced in a fixed order. Batched paths that
+ * share loads between outputs therefore give the same bits as the single path, and
+ * output never depends on how input was chunked. Taps are zero-padded to LANES. */
+#define LANES 16
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
 /* AVX2 where the CPU has it, SSE2 otherwise. The lane-wise sums below make both
@@ -245,32 +247,123 @@ size_t ac_rt_flush_input(const ac_rt *s) { return (size_t)s->f->tail_in; }
  * AVX the compiler splits each operation into two 4-wide halves, lane by lane, so
  * the arithmetic (and the result) is the same on every target. */
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
+#define LD(p) (*(const v8f *)(p))
+/* The kernels must be compiled inside each target clone of their caller (AVX2 or
+ * SSE2), never as one out-of-line SSE2 copy. */
+#define KERNEL static inline __attribute__((always_inline))
 
-static inline float dot(const float *x, const float *h, int n)
+KERNEL float hsum(v8f a, v8f b)
 {
-    v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    for (int k = 0; k < n; k += LANES) {
-        a0 += *(const v8f *)(x + k) * *(const v8f *)(h + k);
-        a1 += *(const v8f *)(x + k + 8) * *(const v8f *)(h + k + 8);
-        a2 += *(const v8f *)(x + k + 16) * *(const v8f *)(h + k + 16);
-        a3 += *(const v8f *)(x + k + 24) * *(const v8f *)(h + k + 24);
-    }
-    v8f t = (a0 + a1) + (a2 + a3);
+    v8f t = a + b;
     return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
 }
+
+KERNEL float dot(const float *x, const float *h, int n)
+{
+    v8f a = {0}, b = {0};
+    for (int k = 0; k < n; k += LANES) {
+        a += LD(x + k) * LD(h + k);
+        b += LD(x + k + 8) * LD(h + k + 8);
+    }
+    return hsum(a, b);
+}
+
+/* Four outputs with one filter (decimation: every output uses phase 0). */
+KERNEL void dot4_h(const float *x0, const float *x1, const float *x2,
+                          const float *x3, const float *h, int n, float *y)
+{
+    v8f a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
+    for (int k = 0; k < n; k += LANES) {
+        v8f hl = LD(h + k), hh = LD(h + k + 8);
+        a0 += LD(x0 + k) * hl;
+        b0 += LD(x0 + k + 8) * hh;
+        a1 += LD(x1 + k) * hl;
+        b1 += LD(x1 + k + 8) * hh;
+        a2 += LD(x2 + k) * hl;
+        b2 += LD(x2 + k + 8) * hh;
+        a3 += LD(x3 + k) * hl;
+        b3 += LD(x3 + k + 8) * hh;
+    }
+    y[0] = hsum(a0, b0);
+    y[1] = hsum(a1, b1);
+    y[2] = hsum(a2, b2);
+    y[3] = hsum(a3, b3);
+}
+
+/* Two or four outputs at one input position (integer upsampling: phases 0..L-1). */
+KERNEL void dot2_x(const float *x, const float *h0, const float *h1, int n,
+                          float *y)
+{
+    v8f a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0};
+    for (int k = 0; k < n; k += LANES) {
+        v8f xl = LD(x + k), xh = LD(x + k + 8);
+        a0 += xl * LD(h0 + k);
+        b0 += xh * LD(h0 + k + 8);
+        a1 += xl * LD(h1 + k);
+        b1 += xh * LD(h1 + k + 8);
+    }
+    y[0] = hsum(a0, b0);
+    y[1] = hsum(a1, b1);
+}
+
+KERNEL void dot4_x(const float *x, const float *h0, const float *h1,
+                          const float *h2, const float *h3, int n, float *y)
+{
+    v8f a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0}, a2 = {0}, b2 = {0}, a3 = {0}, b3 = {0};
+    for (int k = 0; k < n; k += LANES) {
+        v8f xl = LD(x + k), xh = LD(x + k + 8);
+        a0 += xl * LD(h0 + k);
+        b0 += xh * LD(h0 + k + 8);
+        a1 += xl * LD(h1 + k);
+        b1 += xh * LD(h1 + k + 8);
+        a2 += xl * LD(h2 + k);
+        b2 += xh * LD(h2 + k + 8);
+        a3 += xl * LD(h3 + k);
+        b3 += xh * LD(h3 + k + 8);
+    }
+    y[0] = hsum(a0, b0);
+    y[1] = hsum(a1, b1);
+    y[2] = hsum(a2, b2);
+    y[3] = hsum(a3, b3);
+}
 #else
+/* Same lanes and the same summation order as the vector version. */
 static inline float dot(const float *x, const float *h, int n)
 {
-    /* Same lanes and the same summation order as the vector version above. */
-    float a[4][8] = {{0}};
+    float a[8] = {0}, b[8] = {0}, t[8];
     for (int k = 0; k < n; k += LANES)
-        for (int v = 0; v < 4; v++)
-            for (int j = 0; j < 8; j++)
-                a[v][j] += x[k + 8 * v + j] * h[k + 8 * v + j];
-    float t[8];
+        for (int j = 0; j < 8; j++) {
+            a[j] += x[k + j] * h[k + j];
+            b[j] += x[k + 8 + j] * h[k + 8 + j];
+        }
     for (int j = 0; j < 8; j++)
-        t[j] = (a[0][j] + a[1][j]) + (a[2][j] + a[3][j]);
+        t[j] = a[j] + b[j];
     return ((t[0] + t[4]) + (t[2] + t[6])) + ((t[1] + t[5]) + (t[3] + t[7]));
+}
+
+static inline void dot4_h(const float *x0, const float *x1, const float *x2,
+                          const float *x3, const float *h, int n, float *y)
+{
+    y[0] = dot(x0, h, n);
+    y[1] = dot(x1, h, n);
+    y[2] = dot(x2, h, n);
+    y[3] = dot(x3, h, n);
+}
+
+static inline void dot2_x(const float *x, const float *h0, const float *h1, int n,
+                          float *y)
+{
+    y[0] = dot(x, h0, n);
+    y[1] = dot(x, h1, n);
+}
+
+static inline void dot4_x(const float *x, const float *h0, const float *h1,
+                          const float *h2, const float *h3, int n, float *y)
+{
+    y[0] = dot(x, h0, n);
+    y[1] = dot(x, h1, n);
+    y[2] = dot(x, h2, n);
+    y[3] = dot(x, h3, n);
 }
 #endif
 
@@ -283,6 +376,66 @@ static inline int16_t to_s16(float y)
     return (int16_t)lrintf(y);
 }
 
+/* Integer decimation (L = 1): groups of four outputs share every coefficient load. */
+AC_MULTIVERSION
+static size_t decimate(ac_rt *s, size_t c, int16_t *out, int64_t *need_io)
+{
+    const ac_rt_filter *f = s->f;
+    const int64_t M = f->M;
+    const int taps = f->taps, ch = s->channels;
+    size_t produced = 0;
+    int64_t need = *need_io;
+    float y[4];
+    while (need + 3 * M < (int64_t)c) {
+        for (int k = 0; k < ch; k++) {
+            const float *x = s->buf + (size_t)k * s->plane + need;
+            dot4_h(x, x + M, x + 2 * M, x + 3 * M, f->coefs, taps, y);
+            for (int j = 0; j < 4; j++)
+                out[(produced + j) * ch + k] = to_s16(y[j]);
+        }
+        produced += 4;
+        need += 4 * M;
+    }
+    *need_io = need;
+    return produced;
+}
+
+/* Integer upsampling (M = 1): the L outputs of one input position share every input
+ * load. Called with phase == 0, which holds at every block boundary. */
+AC_MULTIVERSION
+static size_t upsample(ac_rt *s, size_t c, int16_t *out, int64_t *need_io)
+{
+    const ac_rt_filter *f = s->f;
+    const int L = (int)f->L, taps = f->taps, ch = s->channels;
+    size_t produced = 0;
+    int64_t need = *need_io;
+    float y[4];
+    for (; need < (int64_t)c; need++) {
+        for (int k = 0; k < ch; k++) {
+            const float *x = s->buf + (size_t)k * s->plane + need;
+            int p = 0;
+            for (; p + 4 <= L; p += 4) {
+                const float *h = f->coefs + (size_t)p * taps;
+                dot4_x(x, h, h + taps, h + 2 * taps, h + 3 * taps, taps, y);
+                for (int j = 0; j < 4; j++)
+                    out[(produced + p + j) * ch + k] = to_s16(y[j]);
+            }
+            if (p + 2 <= L) {
+                const float *h = f->coefs + (size_t)p * taps;
+                dot2_x(x, h, h + taps, taps, y);
+                out[(produced + p) * ch + k] = to_s16(y[0]);
+                out[(produced + p + 1) * ch + k] = to_s16(y[1]);
+                p += 2;
+            }
+            if (p < L)
+                out[(produced + p) * ch + k] = to_s16(dot(x, f->coefs + (size_t)p * taps, taps));
+        }
+        produced += (size_t)L;
+    }
+    *need_io = need;
+    return produced;
+}
+
 /* Produces every output whose newest input lies in the c frames just loaded. */
 AC_MULTIVERSION
 static size_t run_block(ac_rt *s, size_t c, int16_t *out)
@@ -292,6 +445,11 @@ static size_t run_block(ac_rt *s, size_t c, int16_t *out)
     const int taps = f->taps, ch = s->channels;
     size_t produced = 0;
     int64_t need = s->need, phase = s->phase;
+    if (f->exact && L == 1)
+        produced = decimate(s, c, out, &need);
+    else if (f->exact && f->M == 1 && phase == 0)
+        produced = upsample(s, c, out, &need);
+    /* Everything else, and the last few outputs of a decimating block. */
     while (need < (int64_t)c) {
         for (int k = 0; k < ch; k++) {
             const float *x = s->buf + (size_t)k * s->plane + need;
