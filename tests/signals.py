@@ -7,6 +7,7 @@ reproduces exactly.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -60,13 +61,19 @@ def speech_like(rate: int, seconds: float, *, seed: int = 0, peak_dbfs: float = 
     """Voiced harmonics of a gliding pitch under a formant envelope, with syllable-rate
     amplitude modulation, plus white noise `noise_db` below the voiced peak (breath,
     and broadband content up to Nyquist that exercises the filters' transition
-    band). Returns int16, interleaved if
-    `channels` > 1 (each channel a different seed, so channels are not identical)."""
+    band). Returns int16, interleaved if `channels` > 1 (each channel a different
+    seed, so channels are not identical)."""
     if channels > 1:
-        chans = [speech_like(rate, seconds, seed=seed + c, peak_dbfs=peak_dbfs,
-                             noise_db=noise_db)
+        chans = [_speech_like(rate, seconds, seed + c, peak_dbfs, noise_db)
                  for c in range(channels)]
         return np.stack(chans, axis=1).reshape(-1)
+    return _speech_like(rate, seconds, seed, peak_dbfs, noise_db).copy()
+
+
+# Many tests use the same few signals; synthesis costs far more than the DSP under test.
+@functools.lru_cache(maxsize=128)
+def _speech_like(rate: int, seconds: float, seed: int, peak_dbfs: float,
+                 noise_db: float) -> np.ndarray:
     rng = np.random.default_rng(seed)
     n = int(round(rate * seconds))
     t = np.arange(n) / rate
@@ -77,14 +84,18 @@ def speech_like(rate: int, seconds: float, *, seed: int = 0, peak_dbfs: float = 
     x = np.zeros(n)
     for k in range(1, int(top / 90.0) + 1):
         fk = k * f0
+        if fk.min() >= top:
+            break
         # Harmonics that would cross `top` fade out instead of switching off abruptly.
-        fade = np.clip((top - fk) / 200.0, 0.0, 1.0)
-        x += _formant_gain(fk) * fade * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+        gain = _formant_gain(fk) * np.clip((top - fk) / 200.0, 0.0, 1.0)
+        x += gain * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
     envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 2 * np.pi))
     x *= envelope
     x += 10 ** (noise_db / 20) * np.max(np.abs(x)) * rng.standard_normal(n)
     x *= FULL_SCALE * 10 ** (peak_dbfs / 20) / np.max(np.abs(x))
-    return to_int16(x)
+    out = to_int16(x)
+    out.flags.writeable = False
+    return out
 
 
 def as_float(x) -> np.ndarray:
