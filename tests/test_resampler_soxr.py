@@ -123,13 +123,15 @@ def test_one_shot_length(pair, n):
     assert abs(got - round(n * out_rate / in_rate)) <= 1
 
 
+@pytest.mark.parametrize("channels", [2, 6])
 @pytest.mark.parametrize("pair", RATE_PAIRS, ids=pair_id)
-def test_stereo_channels_are_resampled_independently(pair):
+def test_channels_are_resampled_independently(pair, channels):
     in_rate, out_rate = pair
-    x = S.speech_like(in_rate, 0.3, channels=2, seed=9)
-    y = np.frombuffer(resample(x.tobytes(), in_rate, out_rate, 2), np.int16).reshape(-1, 2)
-    for c in range(2):
-        mono = resample(x[c::2].copy().tobytes(), in_rate, out_rate)
+    x = S.speech_like(in_rate, 0.3, channels=channels, seed=9)
+    y = np.frombuffer(resample(x.tobytes(), in_rate, out_rate, channels), np.int16)
+    y = y.reshape(-1, channels)
+    for c in range(channels):
+        mono = resample(x[c::channels].copy().tobytes(), in_rate, out_rate)
         assert y[:, c].tobytes() == mono
 
 
@@ -138,6 +140,12 @@ def test_empty_input():
     r = Resampler(48000, 16000)
     assert r.process(b"") == b""
     assert r.flush() == b""
+
+
+def test_flush_without_input():
+    r = Resampler(44100, 16000, 2)
+    assert r.flush() == b""
+    assert r.delay == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("kind", ["bytes", "bytearray", "memoryview", "numpy", "numpy-2d"])
@@ -173,6 +181,22 @@ def test_process_out_too_small():
     r = Resampler(48000, 16000)
     with pytest.raises(ValueError, match=r"\bout\b"):
         r.process(S.speech_like(48000, 0.3).tobytes(), out=bytearray(10))
+
+
+def test_process_out_too_small_leaves_stream_intact():
+    # A call rejected with ValueError must not eat audio: retrying the same chunk
+    # with a big enough buffer continues the stream as if the failed call never
+    # happened.
+    x = S.speech_like(48000, 0.6).tobytes()
+    a, b = x[:9600], x[9600:]
+    expected = resample(x, 48000, 16000)
+    r = Resampler(48000, 16000)
+    got = r.process(a)
+    with pytest.raises(ValueError, match=r"\bout\b"):
+        r.process(b, out=bytearray(2))
+    got += r.process(b) + r.flush()
+    assert len(got) == len(expected)
+    assert got == expected
 
 
 # ---- determinism -------------------------------------------------------------------
