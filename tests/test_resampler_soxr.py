@@ -348,6 +348,22 @@ def test_delay_tracks_held_back_audio(pair):
     assert r.delay == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("pair", [(44100, 16000), (11025, 1000), (48000, 16000), (8000, 16000)],
+                         ids=pair_id)
+@pytest.mark.parametrize("quality", QUALITIES)
+def test_delay_never_negative(quality, pair):
+    in_rate, out_rate = pair
+    r = Resampler(in_rate, out_rate, quality=quality)
+    sizes = [1, 2, 3, 5, 7, 11, 100, 341, 441, 1000, 1, 17, 509, 4800, 3, 2]
+    x = S.speech_like(in_rate, 1.0, seed=2).tobytes()
+    assert len(x) >= 2 * sum(sizes)
+    pos = 0
+    for n in sizes:
+        r.process(x[pos:pos + 2 * n])
+        pos += 2 * n
+        assert r.delay >= 0.0, f"delay {r.delay!r} s after {pos // 2} input frames"
+
+
 def test_process_after_flush_raises_runtime_error():
     r = Resampler(48000, 16000)
     r.process(S.speech_like(48000, 0.05).tobytes())

@@ -121,8 +121,10 @@ class FrameRingMachine(RuleBasedStateMachine):
         assert 0 <= self.ring.available <= self.model.capacity
 
 
+# derandomize: the same examples on every run, so a verdict never depends on luck;
+# hypothesis' shrinking still turns a failure into a minimal sequence of calls.
 FrameRingMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=40,
-                                              deadline=None)
+                                              deadline=None, derandomize=True)
 TestFrameRingAgainstModel = FrameRingMachine.TestCase
 
 
