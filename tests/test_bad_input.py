@@ -390,7 +390,12 @@ def test_fuzz_kernels_never_crash(func, nbytes, channels, out_size, count):
     chunks=st.lists(st.integers(1, 700), min_size=1, max_size=6),
 )
 def test_fuzz_resampler_never_crashes(in_rate, out_rate, channels, quality, chunks):
-    r = Resampler(in_rate, out_rate, channels, quality=quality)
+    try:
+        r = Resampler(in_rate, out_rate, channels, quality=quality)
+    except ValueError as e:
+        # Refusing an extreme ratio up front is fine, if the message says why.
+        assert "rate" in str(e)
+        return
     total = 0
     for n in chunks:
         y = r.process(bytes(2 * channels * n))
