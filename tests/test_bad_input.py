@@ -383,7 +383,7 @@ def test_fuzz_kernels_never_crash(func, nbytes, channels, out_size, count):
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(
-    in_rate=st.sampled_from([8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 7, 1]),
+    in_rate=st.sampled_from([8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 7, 50]),
     out_rate=st.sampled_from([8000, 16000, 24000, 44100, 48000, 3, 1000]),
     channels=st.integers(1, 4),
     quality=st.sampled_from(["quick", "low", "medium", "high", "very_high"]),

@@ -301,7 +301,7 @@ def gil_probe():
         time.sleep(0.001)
     sys.setswitchinterval(30.0)
 
-    def ran_during(call, attempts: int = 3, setup=None) -> bool:
+    def ran_during(call, attempts: int = 5, setup=None) -> bool:
         for _ in range(attempts):
             if setup is not None:
                 setup()
