@@ -15,7 +15,13 @@ import signals as S
 import soxr
 from reference import audioop as ref
 
-from audiocore import Resampler, resample
+import audiocore
+from audiocore import resample
+
+
+def Resampler(*args, **kwargs):  # noqa: N802 - stands in for the class
+    """This file tests the soxr engine; the class defaults to "realtime"."""
+    return audiocore.Resampler(*args, engine="soxr", **kwargs)
 
 RATE_PAIRS = [(48000, 16000), (48000, 8000), (8000, 16000), (44100, 16000), (16000, 48000)]
 QUALITIES = ["quick", "low", "medium", "high", "very_high"]
@@ -169,11 +175,15 @@ def test_process_out():
     ref_r = Resampler(48000, 16000)
     expected = ref_r.process(x)
     r = Resampler(48000, 16000)
-    out = bytearray(b"\x5A" * (len(expected) + 8))
+    # soxr's output count is only known once it has taken the input, so out= must
+    # hold the documented worst case: this input's share + held back + 2 frames.
+    worst = 2 * (len(x) // 2 * 16000 // 48000 + 2)
+    assert worst >= len(expected)
+    out = bytearray(b"\x5A" * (worst + 8))
     n = r.process(x, out=out)
     assert type(n) is int and n == len(expected)
     assert bytes(out[:n]) == expected
-    assert out[n:] == b"\x5A" * 8
+    assert out[n:] == b"\x5A" * (worst + 8 - n)
     assert r.flush() == ref_r.flush()
 
 
@@ -205,7 +215,10 @@ _DIGEST_SCRIPT = textwrap.dedent("""
     import hashlib, sys
     sys.path.insert(0, {tests!r})
     import signals as S
-    from audiocore import Resampler, resample
+    from functools import partial
+    import audiocore
+    from audiocore import resample
+    Resampler = partial(audiocore.Resampler, engine="soxr")
     h = hashlib.sha256()
     for q in ("quick", "low", "medium", "high", "very_high"):
         for (i, o) in ((48000, 16000), (48000, 8000), (8000, 16000), (44100, 16000), (16000, 48000)):

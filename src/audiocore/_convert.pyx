@@ -122,7 +122,7 @@ cdef class ConverterHandle:
     @property
     def pending_frames(self) -> float:
         """Output frames a soxr engine holds back now (0 otherwise)."""
-        return ac_conv_pending(self._c)
+        return max(0.0, ac_conv_pending(self._c))
 
     def reset(self):
         lock_acquire(self._lock)

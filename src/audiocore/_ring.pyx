@@ -141,22 +141,29 @@ cdef class FrameRing:
         finally:
             PyThread_release_lock(self._lock)
 
-    def read_partial(self, int fill=0):
+    def read_partial(self, fill=0):
         """Remove and return one frame even when less is buffered: the buffered bytes
         followed by ``fill`` bytes (0 by default; use 0xFF for mu-law silence, 0xD5
         for A-law) up to ``frame_bytes``. Returns ``b""`` when the ring is empty."""
         cdef char *d
         cdef size_t got
-        if fill < 0 or fill > 255:
+        cdef int byte
+        cdef PyThreadState *ts
+        if isinstance(fill, bool) or not isinstance(fill, int):
+            raise TypeError(f"fill must be an int byte value 0..255, not {type(fill).__name__}")
+        if not 0 <= fill <= 255:
             raise ValueError(f"fill must be a byte value 0..255, got {fill}")
+        byte = fill
         lock_acquire(self._lock)
         try:
             if ac_ring_available(self._ring) == 0:
                 return b""
             out = PyBytes_FromStringAndSize(NULL, self._frame)
             d = PyBytes_AS_STRING(out)
+            ts = release_gil_if(self._frame >= NOGIL_MIN_BYTES)
             got = ac_ring_read(self._ring, <uint8_t *>d, <size_t>self._frame)
-            memset(d + got, fill, <size_t>self._frame - got)
+            memset(d + got, byte, <size_t>self._frame - got)
+            restore_gil(ts)
             return out
         finally:
             PyThread_release_lock(self._lock)

@@ -37,6 +37,14 @@ cdef class SoxrStream:
 
     def __cinit__(self, double in_rate, double out_rate, int channels, str quality):
         cdef const char *err = NULL
+        # The Python front validates too; these keep the handle itself safe
+        # (cdivision is on, and libsoxr hangs on NaN rates).
+        if channels < 1:
+            raise ValueError(f"channels must be at least 1, got {channels}")
+        if not (0.0 < in_rate < 1e9) or not (0.0 < out_rate < 1e9):
+            raise ValueError(f"rates must be finite and positive: {in_rate}, {out_rate}")
+        if quality not in RECIPES:
+            raise ValueError(f"unknown quality {quality!r}")
         recipe = RECIPES[quality]
         self._lock = PyThread_allocate_lock()
         if self._lock == NULL:
@@ -120,4 +128,5 @@ cdef class SoxrStream:
     @property
     def delay(self) -> float:
         """Seconds of output held back inside libsoxr."""
-        return ac_soxr_delay(self._s) / self._out_rate
+        # libsoxr's count can dip a hair below zero from float rounding.
+        return max(0.0, ac_soxr_delay(self._s)) / self._out_rate

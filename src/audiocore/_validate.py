@@ -15,6 +15,18 @@ def check_rate(value: Any, name: str) -> int:
     return value
 
 
+#: Largest conversion factor either way. Voice needs at most 48000/8000 = 6; far
+#: beyond this libsoxr itself misbehaves (a crash at ~300000:1, hangs at ~500000:1).
+MAX_RATIO = 256
+
+
+def check_ratio(in_rate: int, out_rate: int) -> None:
+    if max(in_rate, out_rate) > MAX_RATIO * min(in_rate, out_rate):
+        raise ValueError(
+            f"out_rate / in_rate must be between 1/{MAX_RATIO} and {MAX_RATIO}: "
+            f"got {out_rate} / {in_rate}; convert in several steps")
+
+
 def check_channels(value: Any, name: str = "channels") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")

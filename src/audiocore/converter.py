@@ -6,7 +6,7 @@ from typing import Optional, Union
 
 from audiocore._convert import ConverterHandle
 from audiocore._typing import ENCODINGS, Buffer, Encoding, WritableBuffer
-from audiocore._validate import check_channels, check_choice, check_rate
+from audiocore._validate import check_channels, check_choice, check_rate, check_ratio
 from audiocore.resampling import ENGINES, QUALITIES, Engine, Quality, filter_bank
 
 
@@ -52,6 +52,7 @@ class Converter:
     ) -> None:
         self._in_rate = check_rate(in_rate, "in_rate")
         self._out_rate = check_rate(out_rate, "out_rate")
+        check_ratio(in_rate, out_rate)
         self._in_channels = check_channels(in_channels, "in_channels")
         self._out_channels = check_channels(out_channels, "out_channels")
         self._in_encoding = check_choice(in_encoding, "in_encoding", ENCODINGS)

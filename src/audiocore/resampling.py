@@ -8,7 +8,7 @@ from typing import Literal, Optional, Union
 from audiocore._realtime import FilterBank, RealtimeStream
 from audiocore._soxr import SoxrStream
 from audiocore._typing import Buffer, WritableBuffer
-from audiocore._validate import check_channels, check_choice, check_rate
+from audiocore._validate import check_channels, check_choice, check_rate, check_ratio
 
 Engine = Literal["realtime", "soxr"]
 Quality = Literal["quick", "low", "medium", "high", "very_high"]
@@ -82,6 +82,7 @@ class Resampler:
     ) -> None:
         self._in_rate = check_rate(in_rate, "in_rate")
         self._out_rate = check_rate(out_rate, "out_rate")
+        check_ratio(in_rate, out_rate)
         self._channels = check_channels(channels)
         self._engine = check_choice(engine, "engine", ENGINES)
         self._quality = check_choice(quality, "quality", QUALITIES)
@@ -117,8 +118,11 @@ class Resampler:
                 out: Optional[WritableBuffer] = None) -> Union[bytes, int]:
         """Resample whole frames of ``pcm``; returns the output that is ready.
 
-        With ``out=`` (a writable buffer large enough for this call's output) the
-        output is written there and its byte count returned.
+        With ``out=`` the output is written there and its byte count returned.
+        ``out`` must hold the most this call can return, checked before any state
+        changes so that a small buffer never loses audio: for "realtime" exactly
+        the output (``len(pcm)`` frames x ``out_rate / in_rate``, +-1 frame); for
+        "soxr" that plus what it holds back (:attr:`delay`) plus 2 frames.
         Raises ``RuntimeError`` after :meth:`flush` until :meth:`reset`.
         """
         return self._native.process(pcm, out)
