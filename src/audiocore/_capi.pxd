@@ -60,6 +60,7 @@ cdef extern from "polyphase.h" nogil:
     int ac_rt_filter_taps(const ac_rt_filter *f)
     int ac_rt_filter_phases(const ac_rt_filter *f)
     int ac_rt_filter_exact(const ac_rt_filter *f)
+    int ac_rt_filter_stages(const ac_rt_filter *f)
     ac_rt *ac_rt_new(const ac_rt_filter *f, int channels)
     void ac_rt_free(ac_rt *s)
     size_t ac_rt_output_frames(const ac_rt *s, size_t frames)

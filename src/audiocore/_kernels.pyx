@@ -7,8 +7,8 @@ from libc.stdlib cimport free, malloc
 
 from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, release_gil_if,
                                  restore_gil, get_bytes, get_out, get_pcm)
-from audiocore._capi cimport (ac_alaw_decode, ac_alaw_encode, ac_downmix, ac_mix, ac_ulaw_decode,
-                              ac_ulaw_encode, ac_upmix)
+from audiocore._capi cimport (ac_alaw_decode, ac_alaw_encode, ac_downmix, ac_mix,
+                              ac_ulaw_decode, ac_ulaw_encode, ac_upmix)
 
 
 # Summing in int32 stays exact up to this many full-scale inputs.

@@ -11,6 +11,7 @@ from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, get_out, get_pc
 from audiocore._capi cimport (ac_rt, ac_rt_filter, ac_rt_filter_delay,
                               ac_rt_filter_exact, ac_rt_filter_free,
                               ac_rt_filter_new, ac_rt_filter_phases,
+                              ac_rt_filter_stages,
                               ac_rt_filter_taps, ac_rt_flush, ac_rt_flush_input,
                               ac_rt_free, ac_rt_new, ac_rt_output_frames,
                               ac_rt_process, ac_rt_reset)
@@ -47,6 +48,11 @@ cdef class FilterBank:
     @property
     def phases(self) -> int:
         return ac_rt_filter_phases(self._f)
+
+    @property
+    def stages(self) -> int:
+        """1, or 2 when an integer ratio of 4 or more is split (e.g. 48k->16k->8k)."""
+        return ac_rt_filter_stages(self._f)
 
     @property
     def exact(self) -> bool:

@@ -1,8 +1,9 @@
 /* Low-latency polyphase FIR resampler for int16 PCM.
  *
- * A Kaiser-windowed sinc is designed once per (rates, quality) and shared by any
- * number of streams. Every input sample yields its share of output at once: the only
- * delay is the filter's group delay, a few milliseconds. */
+ * Kaiser-windowed sincs (one stage, or two for integer ratios of 4 and more) are
+ * designed once per (rates, quality) and shared by any number of streams. Every
+ * input sample yields its share of output at once: the only delay is the filters'
+ * group delay, a few milliseconds, a whole number of output samples in exact mode. */
 #ifndef AUDIOCORE_POLYPHASE_H
 #define AUDIOCORE_POLYPHASE_H
 
@@ -22,6 +23,7 @@ double ac_rt_filter_delay(const ac_rt_filter *f);     /* seconds */
 int ac_rt_filter_taps(const ac_rt_filter *f);         /* input samples per output */
 int ac_rt_filter_phases(const ac_rt_filter *f);
 int ac_rt_filter_exact(const ac_rt_filter *f);        /* 1: one phase per output position */
+int ac_rt_filter_stages(const ac_rt_filter *f);       /* 0 (equal rates), 1 or 2 */
 
 /* The stream keeps a pointer to f: f must outlive it. NULL when out of memory. */
 ac_rt *ac_rt_new(const ac_rt_filter *f, int channels);
