@@ -230,7 +230,7 @@ ac_rt_filter *ac_rt_filter_new(int in_rate, int out_rate, double atten_db,
     }
     f->delay_s = f->st[0].delay_s + (f->nstages == 2 ? f->st[1].delay_s : 0.0);
     /* Zeros that carry the last input through every stage's group delay. */
-    f->tail_in = (int64_t)ceil(f->delay_s * in_rate) + 2;
+    f->tail_in = (int64_t)ceil(f->delay_s * in_rate) + 1;
     return f;
 }
 
