@@ -217,7 +217,7 @@ def _stt(sig: Signals, p: Peers) -> list[Subject]:
         rs = _soxr_stream(p, 48000, 8000).resample_chunk
         frombuffer, i16 = p.np.frombuffer, p.np.int16
 
-        def stt_soxr(frame: bytes) -> bytes:
+        def stt_soxr(frame: bytes) -> Any:
             return lin2ulaw(rs(frombuffer(tomono(frame, 2, 0.5, 0.5), i16)), 2)
         s.append(Subject("soxr+audioop", "tomono+soxr HQ+lin2ulaw", stt_soxr,
                          _one(sig.stereo48), out_samples=len))
@@ -301,7 +301,9 @@ def _session(sig: Signals, p: Peers) -> list[Subject]:
     room_in = ac.Converter(48000, 1, 16000)
     agent_out = ac.Converter(24000, 1, 48000)
     stepper = PacerStepper(ac.FramePacer(48000, frame_ms=FRAME_MS))
-    cin, cout, push, take = room_in.process, agent_out.process, stepper.pacer.push, stepper.take
+    cin: Callable[..., Any] = room_in.process
+    cout: Callable[..., Any] = agent_out.process
+    push, take = stepper.pacer.push, stepper.take
 
     def session_frame(room: bytes, agent: bytes) -> bytes:
         cin(room)

@@ -28,7 +28,7 @@ _FORMANTS = ((700.0, 130.0), (1220.0, 90.0), (2600.0, 160.0), (3300.0, 250.0))
 
 
 def voice(rate: int = BASE_RATE, seconds: float = SECONDS, *, f0: float = 140.0,
-          seed: int = 0) -> array:
+          seed: int = 0) -> array[int]:
     """One speaker: int16 samples (``array('h')``) at ``rate``.
 
     ``f0`` is the mean pitch in Hz; it glides by +-10 % at 3 Hz. ``seed`` picks

@@ -20,6 +20,7 @@ left includes the Python call itself, which every caller pays.
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import time
@@ -127,8 +128,8 @@ def measure(subjects: Sequence[Timed], *, min_time: float, min_rounds: int,
     scratch: list[int] = []
     for _ in range(warmup_rounds):
         for s in subjects:
-            s.runner(lambda s=s: _time_group(s.fn, s.args))
-            s.runner(lambda s=s: _time_each(s.fn, s.args, scratch))
+            s.runner(functools.partial(_time_group, s.fn, s.args))
+            s.runner(functools.partial(_time_each, s.fn, s.args, scratch))
     scratch.clear()
     gc_was_enabled = gc.isenabled()
     gc.collect()
@@ -141,8 +142,8 @@ def measure(subjects: Sequence[Timed], *, min_time: float, min_rounds: int,
             seq = order if rounds % 2 == 0 else order[::-1]
             for i in seq:
                 s, out = subjects[i], samples[i]
-                out.groups.append(s.runner(lambda s=s: _time_group(s.fn, s.args)))
-                s.runner(lambda s=s, out=out: _time_each(s.fn, s.args, out.per_call))
+                out.groups.append(s.runner(functools.partial(_time_group, s.fn, s.args)))
+                s.runner(functools.partial(_time_each, s.fn, s.args, out.per_call))
             rounds += 1
     finally:
         if gc_was_enabled:
