@@ -60,11 +60,6 @@ class Case:
     build: Callable[[Signals, Peers], list[Subject]] = field(compare=False, repr=False)
     stream: Optional[Stream] = None
 
-    @property
-    def stateful(self) -> bool:
-        """True when each call must get the next frame (the subjects keep state)."""
-        return self.stream is not None or self.group in ("pacing", "session")
-
 
 # -- output counters -------------------------------------------------------------------
 
