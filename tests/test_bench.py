@@ -32,6 +32,8 @@ def test_median_and_nearest_rank_percentile():
     assert timing.percentile(values, 100) == 100
     assert timing.percentile(values, 0) == 1
     assert timing.percentile([5, 7], 50) == 5  # a value that was observed, not 6
+    assert timing.percentile(list(range(1, 11)), 25) == 3  # rank ceil(2.5), not 2
+    assert timing.percentile(list(range(1, 1001)), 99.95) == 1000
     with pytest.raises(ValueError):
         timing.median([])
     with pytest.raises(ValueError):
