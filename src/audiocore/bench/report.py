@@ -152,7 +152,7 @@ def verdict_text(run: RunResult) -> str:
 def header(run: RunResult, env: dict[str, Any]) -> str:
     lines = [
         f"audiocore {env['versions']['audiocore']} bench ({run.mode.name}, "
-        f"{run.seconds:.0f} s): {env['python']}, {env['platform']}, {env['cpu']} "
+        f"{run.seconds:.1f} s): {env['python']}, {env['platform']}, {env['cpu']} "
         f"({env['cpu_count']} CPUs)",
         run.peers.describe(),
     ]
