@@ -4,7 +4,7 @@ runs that happen are tiny and only their shape is checked."""
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
 import math
 from array import array
@@ -19,7 +19,7 @@ from audiocore.bench import budgets as bud
 from audiocore.bench import cases as cs
 from audiocore.bench import report, runner, signals, streams, timing
 from audiocore.bench.peers import Peers, find_peers
-from audiocore.bench.stepping import PacerStepper
+from audiocore.bench.stepping import HandRolledPacer, PacerStepper
 
 # -- statistics --------------------------------------------------------------------------
 
@@ -294,15 +294,36 @@ def test_ring_peer_returns_the_frame_it_was_given(sig):
 
 def test_pacer_stepper_takes_each_frame_when_due_without_waiting(sig):
     pacer = ac.FramePacer(48000, frame_ms=20)
-    stepper = PacerStepper(pacer)
+    by_hand = HandRolledPacer(1920, 0.02)
+    for stepper, buffered in [
+            (PacerStepper.for_pacer(pacer), lambda: pacer.buffered_ms),
+            (PacerStepper(by_hand.push, by_hand.frames(), 0.02), lambda: len(by_hand.buf))]:
+        try:
+            frames = sig.mono[48000][:60]
+            out = stepper.run(lambda: [stepper.push_take(f) for f in frames])
+            assert out == frames
+            assert buffered() == 0
+            # With nothing pushed, the pacer would have to wait: the stepper says so.
+            with pytest.raises(RuntimeError, match="waited"):
+                stepper.run(stepper.take)
+        finally:
+            stepper.close()
+
+
+def test_the_stepped_clock_is_past_each_deadline_by_a_quarter_period():
+    seen = []
+
+    async def frames():
+        loop = asyncio.get_running_loop()
+        while True:
+            seen.append(loop.time())
+            yield b""
+
+    stepper = PacerStepper(lambda data: None, frames(), 0.02)
     try:
-        frames = sig.mono[48000][:10]
-        out = stepper.run(lambda: [stepper.push_take(f) for f in frames])
-        assert out == frames
-        assert pacer.buffered_ms == 0
-        # With nothing pushed, the pacer would have to wait: the stepper says so.
-        with pytest.raises(RuntimeError, match="waited"):
-            stepper.run(stepper.take)
+        stepper.run(lambda: [stepper.take() for _ in range(4)])
+        t0 = seen[0]
+        assert [round(t - t0, 9) for t in seen] == [0.0, 0.025, 0.045, 0.065]
     finally:
         stepper.close()
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 import audiocore as ac
 from audiocore.bench.peers import Peers
 from audiocore.bench.signals import FRAME_MS, Signals
-from audiocore.bench.stepping import PacerStepper
+from audiocore.bench.stepping import HandRolledPacer, PacerStepper
 from audiocore.bench.timing import Runner, Timed, _direct
 
 
@@ -287,18 +287,23 @@ def _ring(sig: Signals, p: Peers) -> list[Subject]:
 
 
 def _pacer(sig: Signals, p: Peers) -> list[Subject]:
-    stepper = PacerStepper(ac.FramePacer(48000, frame_ms=FRAME_MS))
-    return [Subject("audiocore", "FramePacer push+frame", stepper.push_take,
-                    _one(sig.mono[48000]), runner=stepper.run, close=stepper.close)]
+    frames = sig.mono[48000]
+    ours = PacerStepper.for_pacer(ac.FramePacer(48000, frame_ms=FRAME_MS))
+    by_hand = HandRolledPacer(len(frames[0]), FRAME_MS / 1000)
+    theirs = PacerStepper(by_hand.push, by_hand.frames(), by_hand.period)
+    return [Subject("audiocore", "FramePacer push+frame", ours.push_take, _one(frames),
+                    runner=ours.run, close=ours.close),
+            Subject("python", "bytearray + async generator", theirs.push_take,
+                    _one(frames), runner=theirs.run, close=theirs.close)]
 
 
 def _session(sig: Signals, p: Peers) -> list[Subject]:
     room_in = ac.Converter(48000, 1, 16000)
     agent_out = ac.Converter(24000, 1, 48000)
-    stepper = PacerStepper(ac.FramePacer(48000, frame_ms=FRAME_MS))
+    stepper = PacerStepper.for_pacer(ac.FramePacer(48000, frame_ms=FRAME_MS))
     cin: Callable[..., Any] = room_in.process
     cout: Callable[..., Any] = agent_out.process
-    push, take = stepper.pacer.push, stepper.take
+    push, take = stepper.push, stepper.take
 
     def session_frame(room: bytes, agent: bytes) -> bytes:
         cin(room)
