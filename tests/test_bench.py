@@ -49,6 +49,7 @@ def test_summarize_takes_the_harness_floor_off():
     assert st.amortised_ns == 6000 / 50 - 10
     assert st.max_ns == 5000 and st.min_ns == 100
     assert st.mean_ns == pytest.approx((170 * 98 + 1070 + 5070) / 100 - 70)
+    assert st.best_ns == 5500 / 50 - 10
     assert (st.calls, st.groups) == (100, 3)
 
 
@@ -332,8 +333,8 @@ def test_the_stepped_clock_is_past_each_deadline_by_a_quarter_period():
 
 
 def _stats(ns: float) -> timing.Stats:
-    return timing.Stats(median_ns=ns, p99_ns=2 * ns, amortised_ns=ns, mean_ns=ns, min_ns=ns,
-                        max_ns=3 * ns, calls=500, groups=10)
+    return timing.Stats(median_ns=ns, p99_ns=2 * ns, amortised_ns=ns, mean_ns=ns,
+                        best_ns=0.8 * ns, min_ns=ns, max_ns=3 * ns, calls=500, groups=10)
 
 
 def _ratio(v: float) -> timing.Ratio:
@@ -401,6 +402,7 @@ def test_table_shows_ours_peers_ratios_targets_and_verdicts():
     assert ("MISSED resample.realtime.48k-16k vs soxr: ours/peer = 1.081, target <= 0.5 "
             "(2.2x the target)") in text
     assert "1.00 ms CPU per session-second, 1,000 sessions per core" in text
+    assert "Least disturbed second of the run: 16.00 us, 1,250 sessions per core" in text
     assert "ulaw_encode 0.14 > 0.10 us" in text
 
 
@@ -426,7 +428,7 @@ def test_json_holds_every_figure():
     rs = by_id["resample.realtime.48k-16k"]
     assert rs["stream"] == {"in_rate": 48000, "out_rate": 16000}
     ours, soxr = rs["subjects"]
-    assert set(ours) >= {"median_ns", "p99_ns", "amortised_ns", "mean_ns", "min_ns",
+    assert set(ours) >= {"median_ns", "p99_ns", "amortised_ns", "mean_ns", "best_ns", "min_ns",
                          "max_ns", "calls_timed", "groups_timed", "stream"}
     assert set(ours["stream"]) == {"calls", "empty_share", "largest_burst_samples",
                                    "largest_burst_ms", "held_back_ms", "delay_ms",
@@ -435,15 +437,18 @@ def test_json_holds_every_figure():
     assert rs["verdicts"] == [{"case": "resample.realtime.48k-16k", "peer": "soxr",
                                "target": 0.5, "ratio": 1.081, "status": "missed"}]
     assert doc["capacity"] == {"frame_ns": 20000, "cpu_ms_per_session_second": 1.0,
-                               "sessions_per_core": 1000.0}
+                               "sessions_per_core": 1000.0, "best_frame_ns": 16000,
+                               "best_sessions_per_core": 1250.0}
     assert doc["summary"]["exit_code"] == 1
     assert doc["summary"]["absolute_over"] == ["ulaw_encode", "resample.realtime.48k-16k"]
 
 
 def test_capacity_arithmetic():
-    cap = runner.Capacity(frame_ns=20_000)
+    cap = runner.Capacity(frame_ns=20_000, best_frame_ns=10_000)
     assert cap.cpu_ms_per_second == pytest.approx(1.0)  # 50 frames x 20 us
     assert cap.sessions_per_core == pytest.approx(1000)
+    assert cap.best_sessions_per_core == pytest.approx(2000)
+    assert runner.Capacity(frame_ns=20_000).best_sessions_per_core is None
     assert math.isinf(runner.Capacity(0).sessions_per_core)
 
 

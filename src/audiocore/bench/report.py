@@ -113,10 +113,14 @@ def capacity_text(run: RunResult) -> str:
     cap = run.capacity
     if cap is None:
         return ""
-    return (f"Capacity: one bridged session (room audio 48k -> 16k in; agent audio 24k -> 48k "
+    text = (f"Capacity: one bridged session (room audio 48k -> 16k in; agent audio 24k -> 48k "
             f"out, paced in 20 ms frames) costs {cap.frame_ns / 1000:.2f} us of DSP per 20 ms: "
             f"{cap.cpu_ms_per_second:.2f} ms CPU per session-second, "
             f"{cap.sessions_per_core:,.0f} sessions per core (DSP only).")
+    if cap.best_frame_ns is not None and cap.best_sessions_per_core is not None:
+        text += (f" Least disturbed second of the run: {cap.best_frame_ns / 1000:.2f} us, "
+                 f"{cap.best_sessions_per_core:,.0f} sessions per core.")
+    return text
 
 
 def verdict_text(run: RunResult) -> str:
@@ -258,6 +262,9 @@ def to_json(run: RunResult, env: dict[str, Any]) -> dict[str, Any]:
             "frame_ns": round(cap.frame_ns, 1),
             "cpu_ms_per_session_second": round(cap.cpu_ms_per_second, 4),
             "sessions_per_core": round(cap.sessions_per_core, 1),
+            "best_frame_ns": None if cap.best_frame_ns is None else round(cap.best_frame_ns, 1),
+            "best_sessions_per_core": None if cap.best_sessions_per_core is None
+            else round(cap.best_sessions_per_core, 1),
         },
         "summary": {
             "held": sum(v.status == HELD for v in vs),

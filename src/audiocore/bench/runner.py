@@ -76,6 +76,8 @@ class Capacity:
     """One bridged session's DSP work, from the ``session`` case."""
 
     frame_ns: float
+    #: the same from the least disturbed second of the run (see ``Stats.best_ns``).
+    best_frame_ns: Optional[float] = None
 
     @property
     def cpu_ms_per_second(self) -> float:
@@ -83,7 +85,16 @@ class Capacity:
 
     @property
     def sessions_per_core(self) -> float:
-        return 1000.0 / self.cpu_ms_per_second if self.cpu_ms_per_second > 0 else float("inf")
+        return _per_core(self.frame_ns)
+
+    @property
+    def best_sessions_per_core(self) -> Optional[float]:
+        return None if self.best_frame_ns is None else _per_core(self.best_frame_ns)
+
+
+def _per_core(frame_ns: float) -> float:
+    # One core has 1e9 ns per second; a session needs FRAMES_PER_SECOND frames.
+    return 1e9 / (frame_ns * FRAMES_PER_SECOND) if frame_ns > 0 else float("inf")
 
 
 @dataclass
@@ -103,7 +114,7 @@ class RunResult:
     def capacity(self) -> Optional[Capacity]:
         for c in self.cases:
             if c.case.id == "session":
-                return Capacity(c.ours.stats.amortised_ns)
+                return Capacity(c.ours.stats.amortised_ns, c.ours.stats.best_ns)
         return None
 
     @property
