@@ -22,12 +22,28 @@ def _info(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from audiocore.bench.command import run_command
+
+    return run_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="audiocore", description="Native real-time audio DSP for voice agents.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("info", help="show versions, engines and the libsoxr build")
     p.set_defaults(func=_info)
+    p = sub.add_parser(
+        "bench", help="time every kernel and chain against the peers; check the budgets",
+        description="Times every kernel and chain on 20 ms frames of speech-like audio, "
+                    "interleaved with the peers that are installed (audioop / audioop-lts, "
+                    "python-soxr, livekit, numpy), prints a table to stdout (progress goes "
+                    "to stderr), and exits 1 when a ratio target is missed.")
+    from audiocore.bench.command import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_bench)
     return parser
 
 
