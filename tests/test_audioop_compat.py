@@ -388,6 +388,24 @@ def test_lin2lin_and_bias_at_the_edges():
             check("bias", frag, w, b)
 
 
+def test_peak_to_peak_long_runs_and_boundaries():
+    # Turning points found 16 samples and 2048 samples at a time: ramps with no
+    # turning point for thousands of samples, turns right at block edges, and one
+    # flat step late in an otherwise strictly moving signal.
+    rng = random.Random(5)
+    up = list(range(-3000, 3000))
+    zigzag = [(-1) ** i * (i % 1000) * 30 for i in range(5000)]
+    for samples in (up, up[::-1] + up, zigzag, up + zigzag + up[::-1],
+                    [rng.randint(-32768, 32767) for _ in range(4099)]):
+        for n in (2, 3, 17, 18, 33, 2049, 2050, 2051, 4097, len(samples)):
+            frag = pack(samples[:n], 2)
+            check("avgpp", frag, 2)
+            check("maxpp", frag, 2)
+        flat = samples[:3000] + [samples[2999]] + samples[3000:]
+        check("avgpp", pack(flat, 2), 2)
+        check("maxpp", pack(flat, 2), 2)
+
+
 # ---- streams: state carried across calls ------------------------------------------------
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -30,53 +30,69 @@ static inline int clamp16(int v)
     return v > 32767 ? 32767 : (v < -32768 ? -32768 : v);
 }
 
-/* Quantizes one 16-bit sample against the prediction; updates both. */
+/* What one step index implies, precomputed: the three step sizes the coder
+ * compares against (step, step >> 1, step >> 2, with audioop's truncating shifts)
+ * and, for each 4-bit code, the signed difference both sides reconstruct:
+ * step >> 3 plus the sizes whose bits are set. */
+typedef struct {
+    int32_t s4, s2, s1, s8;
+    int32_t delta[16];
+} adpcm_step;
+
+static adpcm_step steps[89];
+
+void ac_aop_init(void)
+{
+    for (int i = 0; i < 89; i++) {
+        int step = step_size[i];
+        adpcm_step *st = &steps[i];
+        st->s4 = step;
+        st->s2 = step >> 1;
+        st->s1 = step >> 2;
+        st->s8 = step >> 3;
+        for (int m = 0; m < 8; m++) {
+            int d = st->s8 + ((m & 4) ? st->s4 : 0) + ((m & 2) ? st->s2 : 0) + ((m & 1) ? st->s1 : 0);
+            st->delta[m] = d;
+            st->delta[m | 8] = -d;
+        }
+    }
+}
+
+/* Quantizes one 16-bit sample against the prediction; updates both. The
+ * magnitude is found by successive approximation (compare, subtract what was
+ * taken). Branches, not arithmetic: on repetitive input the branch predictor
+ * takes them off the dependency chain from one sample to the next. */
 static inline int encode_one(int sample, int *valpred, int *index)
 {
-    int step = step_size[*index];
+    const adpcm_step *st = &steps[*index];
     int diff = sample - *valpred;
     int code = 0;
     if (diff < 0) {
         code = 8;
         diff = -diff;
     }
-    /* Successive approximation of diff * 4 / step in three bits; the predictor
-     * adds back what the decoder will reconstruct (step/8 plus the steps taken),
-     * with the same truncating shifts, so encoder and decoder stay in lock step. */
-    int recon = step >> 3;
-    if (diff >= step) {
+    if (diff >= st->s4) {
         code |= 4;
-        diff -= step;
-        recon += step;
+        diff -= st->s4;
     }
-    step >>= 1;
-    if (diff >= step) {
+    if (diff >= st->s2) {
         code |= 2;
-        diff -= step;
-        recon += step;
+        diff -= st->s2;
     }
-    step >>= 1;
-    if (diff >= step) {
+    if (diff >= st->s1)
         code |= 1;
-        recon += step;
-    }
-    *valpred = clamp16((code & 8) ? *valpred - recon : *valpred + recon);
+    *valpred = clamp16(*valpred + st->delta[code]);
     *index = clamp_index(*index + index_adjust[code]);
     return code;
 }
 
+/* The step index follows the codes alone, so its short add-and-clamp chain runs
+ * ahead of the reconstruction, which only looks up a table. */
 static inline int decode_one(int code, int *valpred, int *index)
 {
-    int step = step_size[*index];
-    int recon = step >> 3;
-    if (code & 4)
-        recon += step;
-    if (code & 2)
-        recon += step >> 1;
-    if (code & 1)
-        recon += step >> 2;
-    *valpred = clamp16((code & 8) ? *valpred - recon : *valpred + recon);
+    int d = steps[*index].delta[code];
     *index = clamp_index(*index + index_adjust[code]);
+    *valpred = clamp16(*valpred + d);
     return *valpred;
 }
 

@@ -159,37 +159,159 @@ uint32_t ac_aop_rms(const uint8_t *in, size_t n, int width)
 /* Peak-to-peak: walks the turning points of the signal (where it stops rising and
  * starts falling or the reverse; flat runs do not count) and measures each swing
  * between consecutive turning points. The first turning point only starts the
- * measurement. */
+ * measurement.
+ *
+ * Kept branchy on purpose: measured, branch-free versions lose on repeated frames,
+ * where the predictor learns the turning points. audioop sums the swings in a
+ * double; each is below 2^32, so below 2^21 swings an integer sum is exact and
+ * equal, and keeps the floating-point add off the loop. */
+#define SWINGS_BODY(ACC_T, ADD)                                                      \
+    ACC_T total = 0;                                                                 \
+    uint32_t k = 0, top = 0;                                                         \
+    int32_t prev = ac_aop_load(in, w), extreme = 0;                                  \
+    int falling = -1; /* direction unknown until the first change */                \
+    int have_extreme = 0;                                                            \
+    for (size_t i = 1; i < n; i++) {                                                 \
+        int32_t v = ac_aop_load(in + i * w, w);                                      \
+        if (v == prev)                                                               \
+            continue;                                                                \
+        int down = v < prev;                                                         \
+        if (falling == !down) {                                                      \
+            if (have_extreme) {                                                      \
+                uint32_t swing = prev < extreme ? (uint32_t)extreme - (uint32_t)prev \
+                                                : (uint32_t)prev - (uint32_t)extreme; \
+                ADD(total, swing);                                                   \
+                k++;                                                                 \
+                top = swing > top ? swing : top;                                     \
+            }                                                                        \
+            have_extreme = 1;                                                        \
+            extreme = prev;                                                          \
+        }                                                                            \
+        prev = v;                                                                    \
+        falling = down;                                                              \
+    }                                                                                \
+    *sum = (double)total;                                                            \
+    *count = k;                                                                      \
+    *max = top
+
+#define ADD_INT(acc, x) acc += x
+#define ADD_DOUBLE(acc, x) acc += (double)(x)
+
 AC_AOP_INLINE void swings_w(const uint8_t *in, size_t n, const int w, double *sum,
                             uint32_t *count, uint32_t *max)
 {
-    double total = 0.0;
-    uint32_t k = 0, top = 0;
-    int32_t prev = ac_aop_load(in, w), extreme = 0;
-    int falling = -1; /* direction unknown until the first change */
-    int have_extreme = 0;
-    for (size_t i = 1; i < n; i++) {
-        int32_t v = ac_aop_load(in + i * w, w);
-        if (v == prev)
-            continue;
-        int down = v < prev;
-        if (falling == !down) {
-            if (have_extreme) {
-                uint32_t swing = prev < extreme ? (uint32_t)extreme - (uint32_t)prev
-                                                : (uint32_t)prev - (uint32_t)extreme;
-                total += (double)swing;
-                k++;
-                top = swing > top ? swing : top;
-            }
-            have_extreme = 1;
-            extreme = prev;
+    SWINGS_BODY(uint64_t, ADD_INT);
+}
+
+/* In audioop's order, for fragments long enough for its double sum to round. */
+AC_AOP_INLINE void swings_seq_w(const uint8_t *in, size_t n, const int w, double *sum,
+                                uint32_t *count, uint32_t *max)
+{
+    SWINGS_BODY(double, ADD_DOUBLE);
+}
+
+#define SWINGS_EXACT_MAX ((size_t)1 << 21)
+
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+
+/* Without flat steps, sample i-1 is a turning point exactly when the direction of
+ * the step into sample i differs from that of the step before: for 16 samples at
+ * a time, two vector compares and a bit mask. Gathers the turning points of
+ * samples [i, end) into tp and returns how many; notes any flat step. */
+AC_AOP_INLINE size_t turning_points16(const uint8_t *in, size_t i, size_t end, int32_t *tp,
+                                      __m128i *flat, int *flat_tail)
+{
+    size_t m = 0;
+    for (; i + 16 <= end; i += 16) {
+        const uint8_t *p = in + 2 * i;
+        __m128i c0 = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i c1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+        __m128i b0 = _mm_loadu_si128((const __m128i *)(const void *)(p - 2));
+        __m128i b1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 14));
+        __m128i a0 = _mm_loadu_si128((const __m128i *)(const void *)(p - 4));
+        __m128i a1 = _mm_loadu_si128((const __m128i *)(const void *)(p + 12));
+        *flat = _mm_or_si128(*flat, _mm_or_si128(_mm_cmpeq_epi16(c0, b0), _mm_cmpeq_epi16(c1, b1)));
+        __m128i f0 = _mm_xor_si128(_mm_cmpgt_epi16(c0, b0), _mm_cmpgt_epi16(b0, a0));
+        __m128i f1 = _mm_xor_si128(_mm_cmpgt_epi16(c1, b1), _mm_cmpgt_epi16(b1, a1));
+        unsigned mask = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(f0, f1));
+        while (mask) {
+            unsigned bit = (unsigned)__builtin_ctz(mask);
+            mask &= mask - 1;
+            tp[m++] = ac_aop_load(p + 2 * bit - 2, 2);
         }
-        prev = v;
-        falling = down;
     }
-    *sum = total;
-    *count = k;
+    for (; i < end; i++) {
+        int32_t c = ac_aop_load(in + 2 * i, 2), b = ac_aop_load(in + 2 * i - 2, 2),
+                a = ac_aop_load(in + 2 * i - 4, 2);
+        *flat_tail |= c == b;
+        if ((c > b) != (b > a))
+            tp[m++] = b;
+    }
+    return m;
+}
+
+AC_AOP_INLINE uint32_t absdiff(int32_t a, int32_t b)
+{
+    return a < b ? (uint32_t)b - (uint32_t)a : (uint32_t)a - (uint32_t)b;
+}
+
+/* The turning points are gathered a chunk at a time and then measured in a loop
+ * with no dependency between iterations but the sums. Returns 0, having computed
+ * nothing useful, if the fragment has a flat step after all. */
+static int swings16_noflat(const uint8_t *in, size_t n, double *sum, uint32_t *count,
+                           uint32_t *max)
+{
+    enum { CHUNK = 2048 };
+    int32_t tp[CHUNK]; /* at most one turning point per sample */
+    uint64_t total = 0;
+    uint32_t k = 0, top = 0;
+    int32_t last = 0;
+    __m128i flat = _mm_setzero_si128();
+    int flat_tail = ac_aop_load(in + 2, 2) == ac_aop_load(in, 2);
+    for (size_t i = 2; i < n; i += CHUNK) {
+        size_t m = turning_points16(in, i, n - i < CHUNK ? n : i + CHUNK, tp, &flat, &flat_tail);
+        if (m == 0)
+            continue;
+        if (k) { /* the swing from the previous chunk's last turning point */
+            uint32_t s = absdiff(tp[0], last);
+            total += s;
+            top = s > top ? s : top;
+        }
+        for (size_t j = 1; j < m; j++) {
+            uint32_t s = absdiff(tp[j], tp[j - 1]);
+            total += s;
+            top = s > top ? s : top;
+        }
+        last = tp[m - 1];
+        k += (uint32_t)m;
+    }
+    if (flat_tail || _mm_movemask_epi8(flat))
+        return 0;
+    *sum = (double)total;
+    *count = k ? k - 1 : 0; /* swings are between consecutive turning points */
     *max = top;
+    return 1;
+}
+#define HAVE_SWINGS16_NOFLAT 1
+#endif
+
+static void swings(const uint8_t *in, size_t n, int width, double *sum, uint32_t *count,
+                   uint32_t *max)
+{
+    if (n >= SWINGS_EXACT_MAX) {
+#define CALL(W) swings_seq_w(in, n, W, sum, count, max)
+        AC_AOP_BY_WIDTH(width, CALL);
+#undef CALL
+        return;
+    }
+#ifdef HAVE_SWINGS16_NOFLAT
+    if (width == 2 && n >= 3 && swings16_noflat(in, n, sum, count, max))
+        return;
+#endif
+#define CALL(W) swings_w(in, n, W, sum, count, max)
+    AC_AOP_BY_WIDTH(width, CALL);
+#undef CALL
 }
 
 uint32_t ac_aop_avgpp(const uint8_t *in, size_t n, int width)
@@ -198,9 +320,7 @@ uint32_t ac_aop_avgpp(const uint8_t *in, size_t n, int width)
     uint32_t count, max;
     if (n <= 1)
         return 0;
-#define CALL(W) swings_w(in, n, W, &sum, &count, &max)
-    AC_AOP_BY_WIDTH(width, CALL);
-#undef CALL
+    swings(in, n, width, &sum, &count, &max);
     return count == 0 ? 0 : (uint32_t)(sum / (double)count);
 }
 
@@ -210,9 +330,7 @@ uint32_t ac_aop_maxpp(const uint8_t *in, size_t n, int width)
     uint32_t count, max;
     if (n <= 1)
         return 0;
-#define CALL(W) swings_w(in, n, W, &sum, &count, &max)
-    AC_AOP_BY_WIDTH(width, CALL);
-#undef CALL
+    swings(in, n, width, &sum, &count, &max);
     return max;
 }
 
@@ -401,11 +519,32 @@ void ac_aop_lin2lin(const uint8_t *in, uint8_t *out, size_t n, int width, int ne
 
 /* audioop encodes from the top 14 (mu-law) or 13 (A-law) bits of the 32-bit-scaled
  * sample, which are the top bits of its 16-bit truncation: the core's width-2
- * tables serve every width. */
+ * tables serve every width.
+ *
+ * The loops look up several samples before storing any: a store to `out` (bytes
+ * may alias anything, the tables included) keeps later lookups from starting
+ * before it, which halves the speed of a plain one-at-a-time table loop. */
+enum { G711_BLOCK = 8 };
+
+/* A 16-bit value at another width, as lin2lin(..., 2, w) would give it. */
+AC_AOP_INLINE int32_t ac_aop_width_of16(int16_t v, const int w)
+{
+    return w == 2 ? v : (int32_t)((uint32_t)(uint16_t)v << 16) >> (32 - 8 * w);
+}
+
 AC_AOP_INLINE void lin2g711_w(const uint8_t *in, uint8_t *out, size_t n, const int w,
                               const int alaw)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + G711_BLOCK <= n; i += G711_BLOCK) {
+        uint8_t codes[G711_BLOCK];
+        for (int j = 0; j < G711_BLOCK; j++) {
+            int16_t s = (int16_t)(ac_aop_load32(in + (i + j) * w, w) >> 16);
+            codes[j] = alaw ? ac_alaw_of(s) : ac_ulaw_of(s);
+        }
+        memcpy(out + i, codes, G711_BLOCK);
+    }
+    for (; i < n; i++) {
         int16_t s = (int16_t)(ac_aop_load32(in + i * w, w) >> 16);
         out[i] = alaw ? ac_alaw_of(s) : ac_ulaw_of(s);
     }
@@ -413,10 +552,6 @@ AC_AOP_INLINE void lin2g711_w(const uint8_t *in, uint8_t *out, size_t n, const i
 
 void ac_aop_lin2ulaw(const uint8_t *in, uint8_t *out, size_t n, int width)
 {
-    if (width == 2 && aligned16(in)) {
-        ac_ulaw_encode((const int16_t *)(const void *)in, out, n);
-        return;
-    }
 #define CALL(W) lin2g711_w(in, out, n, W, 0)
     AC_AOP_BY_WIDTH(width, CALL);
 #undef CALL
@@ -424,10 +559,6 @@ void ac_aop_lin2ulaw(const uint8_t *in, uint8_t *out, size_t n, int width)
 
 void ac_aop_lin2alaw(const uint8_t *in, uint8_t *out, size_t n, int width)
 {
-    if (width == 2 && aligned16(in)) {
-        ac_alaw_encode((const int16_t *)(const void *)in, out, n);
-        return;
-    }
 #define CALL(W) lin2g711_w(in, out, n, W, 1)
     AC_AOP_BY_WIDTH(width, CALL);
 #undef CALL
@@ -436,16 +567,21 @@ void ac_aop_lin2alaw(const uint8_t *in, uint8_t *out, size_t n, int width)
 AC_AOP_INLINE void g7112lin_w(const uint8_t *in, uint8_t *out, size_t n, const int w,
                               const int16_t *table)
 {
-    for (size_t i = 0; i < n; i++)
-        ac_aop_store32(out + i * w, w, (int32_t)((uint32_t)(int32_t)table[in[i]] << 16));
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int16_t a = table[in[i]], b = table[in[i + 1]], c = table[in[i + 2]],
+                d = table[in[i + 3]];
+        ac_aop_store(out + i * w, w, ac_aop_width_of16(a, w));
+        ac_aop_store(out + (i + 1) * w, w, ac_aop_width_of16(b, w));
+        ac_aop_store(out + (i + 2) * w, w, ac_aop_width_of16(c, w));
+        ac_aop_store(out + (i + 3) * w, w, ac_aop_width_of16(d, w));
+    }
+    for (; i < n; i++)
+        ac_aop_store(out + i * w, w, ac_aop_width_of16(table[in[i]], w));
 }
 
 void ac_aop_ulaw2lin(const uint8_t *in, uint8_t *out, size_t n, int width)
 {
-    if (width == 2 && aligned16(out)) {
-        ac_ulaw_decode(in, (int16_t *)(void *)out, n);
-        return;
-    }
 #define CALL(W) g7112lin_w(in, out, n, W, ac_ulaw_dec_table)
     AC_AOP_BY_WIDTH(width, CALL);
 #undef CALL
@@ -453,10 +589,6 @@ void ac_aop_ulaw2lin(const uint8_t *in, uint8_t *out, size_t n, int width)
 
 void ac_aop_alaw2lin(const uint8_t *in, uint8_t *out, size_t n, int width)
 {
-    if (width == 2 && aligned16(out)) {
-        ac_alaw_decode(in, (int16_t *)(void *)out, n);
-        return;
-    }
 #define CALL(W) g7112lin_w(in, out, n, W, ac_alaw_dec_table)
     AC_AOP_BY_WIDTH(width, CALL);
 #undef CALL

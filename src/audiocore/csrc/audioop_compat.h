@@ -113,6 +113,10 @@ AC_AOP_INLINE int32_t ac_aop_trunc32(double x)
         }                                             \
     } while (0)
 
+/* Builds the ADPCM tables. Idempotent; call once before the ADPCM kernels (the
+ * Python module does so at import, under the GIL). */
+void ac_aop_init(void);
+
 /* Analysis. n = number of samples. */
 uint32_t ac_aop_max(const uint8_t *in, size_t n, int width);
 void ac_aop_minmax(const uint8_t *in, size_t n, int width, int32_t *min, int32_t *max);
