@@ -24,7 +24,7 @@ from libc.limits cimport INT_MAX, INT_MIN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from audiocore._buffers cimport NOGIL_MIN_BYTES, PyThreadState, release_gil_if, restore_gil
-from audiocore._capi cimport (ac_aop_adpcm2lin, ac_aop_add, ac_aop_alaw2lin, ac_aop_avg,
+from audiocore._capi cimport (ac_aop_adpcm2lin, ac_aop_add, ac_aop_count, ac_aop_alaw2lin, ac_aop_avg,
                               ac_aop_avgpp, ac_aop_bias, ac_aop_byteswap, ac_aop_cross,
                               ac_aop_findfactor, ac_aop_findfit, ac_aop_findmax,
                               ac_aop_lin2adpcm, ac_aop_lin2alaw, ac_aop_lin2lin,
@@ -128,11 +128,14 @@ cdef inline int _check_width(int width) except -1:
     return 0
 
 
-cdef inline int _check_frames(Py_ssize_t nbytes, int width) except -1:
+cdef inline Py_ssize_t _frames(Py_ssize_t nbytes, int width) except -1:
+    """nbytes // width, for a valid width and a whole number of samples."""
+    cdef Py_ssize_t n
     _check_width(width)
-    if nbytes % width:
+    n = <Py_ssize_t>ac_aop_count(<size_t>nbytes, width)
+    if n * width != nbytes:
         raise error("not a whole number of frames")
-    return 0
+    return n
 
 
 cdef inline object _new_bytes(Py_ssize_t n, uint8_t **data):
@@ -171,6 +174,7 @@ cdef inline tuple _pair(object a, object b):
 cdef object _getsample(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef Py_buffer view
     cdef int width
+    cdef Py_ssize_t n
     cdef Py_ssize_t index
     if nargs != 3:
         _bad_nargs("getsample", nargs, 3)
@@ -178,8 +182,8 @@ cdef object _getsample(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     try:
         width = _as_int(args[1])
         index = _as_ssize(args[2])
-        _check_frames(view.len, width)
-        if index < 0 or index >= view.len // width:
+        n = _frames(view.len, width)
+        if index < 0 or index >= n:
             raise error("Index out of range")
         return ac_aop_load(<const uint8_t *>view.buf + index * width, width)
     finally:
@@ -190,15 +194,16 @@ cdef object _max(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef Py_buffer view
     cdef PyThreadState *ts
     cdef int width
+    cdef Py_ssize_t n
     cdef uint32_t r
     if nargs != 2:
         _bad_nargs("max", nargs, 2)
     _buffer(args[0], &view, "max", 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        r = ac_aop_max(<const uint8_t *>view.buf, <size_t>(view.len // width), width)
+        r = ac_aop_max(<const uint8_t *>view.buf, <size_t>n, width)
         restore_gil(ts)
         return r
     finally:
@@ -209,15 +214,16 @@ cdef object _minmax(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef Py_buffer view
     cdef PyThreadState *ts
     cdef int width
+    cdef Py_ssize_t n
     cdef int32_t lo, hi
     if nargs != 2:
         _bad_nargs("minmax", nargs, 2)
     _buffer(args[0], &view, "minmax", 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        ac_aop_minmax(<const uint8_t *>view.buf, <size_t>(view.len // width), width, &lo, &hi)
+        ac_aop_minmax(<const uint8_t *>view.buf, <size_t>n, width, &lo, &hi)
         restore_gil(ts)
         return (lo, hi)
     finally:
@@ -228,17 +234,18 @@ cdef object _avg(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef Py_buffer view
     cdef PyThreadState *ts
     cdef int width
+    cdef Py_ssize_t n
     cdef int32_t r
     if nargs != 2:
         _bad_nargs("avg", nargs, 2)
     _buffer(args[0], &view, "avg", 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         if view.len == 0:
             return 0
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        r = ac_aop_avg(<const uint8_t *>view.buf, <size_t>(view.len // width), width)
+        r = ac_aop_avg(<const uint8_t *>view.buf, <size_t>n, width)
         restore_gil(ts)
         return r
     finally:
@@ -249,17 +256,18 @@ cdef object _rms(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef Py_buffer view
     cdef PyThreadState *ts
     cdef int width
+    cdef Py_ssize_t n
     cdef uint32_t r
     if nargs != 2:
         _bad_nargs("rms", nargs, 2)
     _buffer(args[0], &view, "rms", 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         if view.len == 0:
             return 0
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        r = ac_aop_rms(<const uint8_t *>view.buf, <size_t>(view.len // width), width)
+        r = ac_aop_rms(<const uint8_t *>view.buf, <size_t>n, width)
         restore_gil(ts)
         return r
     finally:
@@ -270,18 +278,19 @@ cdef object _peak_to_peak(PyObject **args, Py_ssize_t nargs, str name, bint aver
     cdef Py_buffer view
     cdef PyThreadState *ts
     cdef int width
+    cdef Py_ssize_t n
     cdef uint32_t r
     if nargs != 2:
         _bad_nargs(name, nargs, 2)
     _buffer(args[0], &view, name, 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
         if average:
-            r = ac_aop_avgpp(<const uint8_t *>view.buf, <size_t>(view.len // width), width)
+            r = ac_aop_avgpp(<const uint8_t *>view.buf, <size_t>n, width)
         else:
-            r = ac_aop_maxpp(<const uint8_t *>view.buf, <size_t>(view.len // width), width)
+            r = ac_aop_maxpp(<const uint8_t *>view.buf, <size_t>n, width)
         restore_gil(ts)
         return r
     finally:
@@ -300,15 +309,16 @@ cdef object _cross(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef Py_buffer view
     cdef PyThreadState *ts
     cdef int width
+    cdef Py_ssize_t n
     cdef Py_ssize_t r
     if nargs != 2:
         _bad_nargs("cross", nargs, 2)
     _buffer(args[0], &view, "cross", 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        r = ac_aop_cross(<const uint8_t *>view.buf, <size_t>(view.len // width), width)
+        r = ac_aop_cross(<const uint8_t *>view.buf, <size_t>n, width)
         restore_gil(ts)
         return r
     finally:
@@ -398,6 +408,7 @@ cdef object _mul(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width
+    cdef Py_ssize_t n
     cdef double factor
     if nargs != 3:
         _bad_nargs("mul", nargs, 3)
@@ -405,10 +416,10 @@ cdef object _mul(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     try:
         width = _as_int(args[1])
         factor = _as_double(args[2])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         result = _new_bytes(view.len, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        ac_aop_mul(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width, factor)
+        ac_aop_mul(<const uint8_t *>view.buf, out, <size_t>n, width, factor)
         restore_gil(ts)
         return result
     finally:
@@ -420,6 +431,7 @@ cdef object _tomono(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width
+    cdef Py_ssize_t n
     cdef double lfactor, rfactor
     if nargs != 4:
         _bad_nargs("tomono", nargs, 4)
@@ -428,12 +440,12 @@ cdef object _tomono(PyObject *mod, PyObject **args, Py_ssize_t nargs):
         width = _as_int(args[1])
         lfactor = _as_double(args[2])
         rfactor = _as_double(args[3])
-        _check_frames(view.len, width)
-        if (view.len // width) & 1:
+        n = _frames(view.len, width)
+        if n & 1:
             raise error("not a whole number of frames")
         result = _new_bytes(view.len // 2, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        ac_aop_tomono(<const uint8_t *>view.buf, out, <size_t>(view.len // (2 * width)), width,
+        ac_aop_tomono(<const uint8_t *>view.buf, out, <size_t>(n // 2), width,
                       lfactor, rfactor)
         restore_gil(ts)
         return result
@@ -446,6 +458,7 @@ cdef object _tostereo(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width
+    cdef Py_ssize_t n
     cdef double lfactor, rfactor
     if nargs != 4:
         _bad_nargs("tostereo", nargs, 4)
@@ -454,12 +467,12 @@ cdef object _tostereo(PyObject *mod, PyObject **args, Py_ssize_t nargs):
         width = _as_int(args[1])
         lfactor = _as_double(args[2])
         rfactor = _as_double(args[3])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         if view.len > PY_SSIZE_T_MAX // 2:
             raise MemoryError("not enough memory for output buffer")
         result = _new_bytes(view.len * 2, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES // 2)
-        ac_aop_tostereo(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width,
+        ac_aop_tostereo(<const uint8_t *>view.buf, out, <size_t>n, width,
                         lfactor, rfactor)
         restore_gil(ts)
         return result
@@ -472,6 +485,7 @@ cdef object _add(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width
+    cdef Py_ssize_t n
     if nargs != 3:
         _bad_nargs("add", nargs, 3)
     _buffer(args[0], &a, "add", 1)
@@ -479,13 +493,13 @@ cdef object _add(PyObject *mod, PyObject **args, Py_ssize_t nargs):
         _buffer(args[1], &b, "add", 2)
         try:
             width = _as_int(args[2])
-            _check_frames(a.len, width)
+            n = _frames(a.len, width)
             if a.len != b.len:
                 raise error("Lengths should be the same")
             result = _new_bytes(a.len, &out)
             ts = release_gil_if(a.len >= NOGIL_MIN_BYTES)
             ac_aop_add(<const uint8_t *>a.buf, <const uint8_t *>b.buf, out,
-                       <size_t>(a.len // width), width)
+                       <size_t>n, width)
             restore_gil(ts)
             return result
         finally:
@@ -499,16 +513,17 @@ cdef object _bias(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width, bias
+    cdef Py_ssize_t n
     if nargs != 3:
         _bad_nargs("bias", nargs, 3)
     _buffer(args[0], &view, "bias", 1)
     try:
         width = _as_int(args[1])
         bias = _as_int(args[2])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         result = _new_bytes(view.len, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        ac_aop_bias(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width, bias)
+        ac_aop_bias(<const uint8_t *>view.buf, out, <size_t>n, width, bias)
         restore_gil(ts)
         return result
     finally:
@@ -520,18 +535,19 @@ cdef object _reorder(PyObject **args, Py_ssize_t nargs, str name, bint swap):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width
+    cdef Py_ssize_t n
     if nargs != 2:
         _bad_nargs(name, nargs, 2)
     _buffer(args[0], &view, name, 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         result = _new_bytes(view.len, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
         if swap:
-            ac_aop_byteswap(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width)
+            ac_aop_byteswap(<const uint8_t *>view.buf, out, <size_t>n, width)
         else:
-            ac_aop_reverse(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width)
+            ac_aop_reverse(<const uint8_t *>view.buf, out, <size_t>n, width)
         restore_gil(ts)
         return result
     finally:
@@ -558,10 +574,9 @@ cdef object _lin2lin(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     try:
         width = _as_int(args[1])
         newwidth = _as_int(args[2])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         _check_width(newwidth)
-        n = view.len // width
-        if n > PY_SSIZE_T_MAX // newwidth:
+        if n > <Py_ssize_t>ac_aop_count(PY_SSIZE_T_MAX, newwidth):
             raise MemoryError("not enough memory for output buffer")
         result = _new_bytes(n * newwidth, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
@@ -579,18 +594,19 @@ cdef object _lin2g711(PyObject **args, Py_ssize_t nargs, str name, bint alaw):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width
+    cdef Py_ssize_t n
     if nargs != 2:
         _bad_nargs(name, nargs, 2)
     _buffer(args[0], &view, name, 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
-        result = _new_bytes(view.len // width, &out)
+        n = _frames(view.len, width)
+        result = _new_bytes(n, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
         if alaw:
-            ac_aop_lin2alaw(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width)
+            ac_aop_lin2alaw(<const uint8_t *>view.buf, out, <size_t>n, width)
         else:
-            ac_aop_lin2ulaw(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width)
+            ac_aop_lin2ulaw(<const uint8_t *>view.buf, out, <size_t>n, width)
         restore_gil(ts)
         return result
     finally:
@@ -608,7 +624,7 @@ cdef object _g7112lin(PyObject **args, Py_ssize_t nargs, str name, bint alaw):
     try:
         width = _as_int(args[1])
         _check_width(width)
-        if view.len > PY_SSIZE_T_MAX // width:
+        if view.len > <Py_ssize_t>ac_aop_count(PY_SSIZE_T_MAX, width):
             raise MemoryError("not enough memory for output buffer")
         result = _new_bytes(view.len * width, &out)
         ts = release_gil_if(view.len * width >= NOGIL_MIN_BYTES)
@@ -643,16 +659,17 @@ cdef object _lin2adpcm(PyObject *mod, PyObject **args, Py_ssize_t nargs):
     cdef PyThreadState *ts
     cdef uint8_t *out
     cdef int width, valpred, index
+    cdef Py_ssize_t n
     if nargs != 3:
         _bad_nargs("lin2adpcm", nargs, 3)
     _buffer(args[0], &view, "lin2adpcm", 1)
     try:
         width = _as_int(args[1])
-        _check_frames(view.len, width)
+        n = _frames(view.len, width)
         _adpcm_state(<object>args[2], "lin2adpcm", &valpred, &index)
-        result = _new_bytes(view.len // (2 * width), &out)
+        result = _new_bytes(n // 2, &out)
         ts = release_gil_if(view.len >= NOGIL_MIN_BYTES)
-        ac_aop_lin2adpcm(<const uint8_t *>view.buf, out, <size_t>(view.len // width), width,
+        ac_aop_lin2adpcm(<const uint8_t *>view.buf, out, <size_t>n, width,
                          &valpred, &index)
         restore_gil(ts)
         return (result, (valpred, index))
@@ -672,7 +689,7 @@ cdef object _adpcm2lin(PyObject *mod, PyObject **args, Py_ssize_t nargs):
         width = _as_int(args[1])
         _check_width(width)
         _adpcm_state(<object>args[2], "adpcm2lin", &valpred, &index)
-        if view.len > (PY_SSIZE_T_MAX // 2) // width:
+        if view.len > <Py_ssize_t>ac_aop_count(PY_SSIZE_T_MAX // 2, width):
             raise MemoryError("not enough memory for output buffer")
         result = _new_bytes(view.len * 2 * width, &out)
         ts = release_gil_if(view.len * width >= NOGIL_MIN_BYTES // 2)

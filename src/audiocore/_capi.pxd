@@ -54,6 +54,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t
 cdef extern from "audioop_compat.h" nogil:
     void ac_aop_init()
     int32_t ac_aop_load(const uint8_t *p, int width)
+    size_t ac_aop_count(size_t nbytes, int width)
     uint32_t ac_aop_max(const uint8_t *inp, size_t n, int width)
     void ac_aop_minmax(const uint8_t *inp, size_t n, int width, int32_t *mn, int32_t *mx)
     int32_t ac_aop_avg(const uint8_t *inp, size_t n, int width)

@@ -71,6 +71,22 @@ AC_AOP_INLINE void ac_aop_store(uint8_t *p, int width, int32_t v)
     }
 }
 
+/* nbytes / width for widths 1-4 without a hardware divide, which costs more than
+ * the rest of a small call. */
+AC_AOP_INLINE size_t ac_aop_count(size_t nbytes, int width)
+{
+    switch (width) {
+    case 1:
+        return nbytes;
+    case 2:
+        return nbytes >> 1;
+    case 3:
+        return nbytes / 3;
+    default:
+        return nbytes >> 2;
+    }
+}
+
 /* audioop converts between widths through a 32-bit scale: a sample is moved to the
  * top bits of an int32 on the way in and shifted back (arithmetically, so the
  * extra bits are truncated toward -infinity) on the way out. */
