@@ -242,6 +242,20 @@ def test_signature_and_kind(name):
     assert pickle.loads(pickle.dumps(fn)) is fn
 
 
+def test_stub_matches_signatures():
+    import ast
+    from pathlib import Path
+
+    stub = Path(ours.__file__).with_suffix(".pyi")
+    tree = ast.parse(stub.read_text())
+    stubbed = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef)}
+    assert sorted(stubbed) == FUNCTIONS
+    for name, f in stubbed.items():
+        params = [a.arg for a in f.args.posonlyargs]
+        assert params == list(inspect.signature(getattr(ref, name)).parameters), name
+        assert not f.args.args and not f.args.kwonlyargs
+
+
 # ---- differential: every function x width x buffer type -------------------------------
 
 def _cases(name, width, seed):
