@@ -9,6 +9,7 @@ from __future__ import annotations
 import array
 import inspect
 import math
+import os
 import pickle
 import platform
 import random
@@ -609,7 +610,9 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-FUZZ = settings(max_examples=250, deadline=None, derandomize=True,
+# AUDIOOP_FUZZ_EXAMPLES=5000 for a deep run; the default keeps the suite fast.
+FUZZ = settings(max_examples=int(os.environ.get("AUDIOOP_FUZZ_EXAMPLES", "250")), deadline=None,
+                derandomize="AUDIOOP_FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow])
 
 widths = st.sampled_from((1, 2, 3, 4, 0, 5, -1))

@@ -19,20 +19,21 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
-from cpython.tuple cimport PyTuple_Check, PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport (PyTuple_Check, PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New,
+                            PyTuple_SET_ITEM)
 from libc.limits cimport INT_MAX, INT_MIN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
 
 from audiocore._buffers cimport NOGIL_MIN_BYTES, PyThreadState, release_gil_if, restore_gil
-from audiocore._capi cimport (ac_aop_adpcm2lin, ac_aop_add, ac_aop_count, ac_aop_alaw2lin, ac_aop_avg,
-                              ac_aop_avgpp, ac_aop_bias, ac_aop_byteswap, ac_aop_cross,
-                              ac_aop_findfactor, ac_aop_findfit, ac_aop_findmax,
-                              ac_aop_lin2adpcm, ac_aop_lin2alaw, ac_aop_lin2lin,
-                              ac_aop_lin2ulaw, ac_aop_load, ac_aop_max, ac_aop_maxpp,
-                              ac_aop_minmax, ac_aop_mul, ac_aop_ratecv,
-                              ac_aop_ratecv_frames, ac_aop_reverse, ac_aop_rms,
-                              ac_aop_tomono, ac_aop_tostereo, ac_aop_ulaw2lin, ac_aop_init,
-                              ac_g711_init)
+from audiocore._capi cimport (ac_aop_adpcm2lin, ac_aop_add, ac_aop_alaw2lin, ac_aop_avg,
+                              ac_aop_avgpp, ac_aop_bias, ac_aop_byteswap, ac_aop_count,
+                              ac_aop_cross, ac_aop_findfactor, ac_aop_findfit,
+                              ac_aop_findmax, ac_aop_init, ac_aop_lin2adpcm,
+                              ac_aop_lin2alaw, ac_aop_lin2lin, ac_aop_lin2ulaw,
+                              ac_aop_load, ac_aop_max, ac_aop_maxpp, ac_aop_minmax,
+                              ac_aop_mul, ac_aop_ratecv, ac_aop_ratecv_frames,
+                              ac_aop_reverse, ac_aop_rms, ac_aop_tomono, ac_aop_tostereo,
+                              ac_aop_ulaw2lin, ac_g711_init)
 
 ac_g711_init()
 ac_aop_init()

@@ -14,7 +14,7 @@ static const double min_of_width[5] = {0, -128.0, -32768.0, -8388608.0, -2147483
  * within it equal audioop's running double sums, in any order. */
 #define EXACT_LIMIT (1ULL << 53)
 
-static inline int aligned16(const void *p)
+static inline int aligned_int16(const void *p)
 {
     return ((uintptr_t)p & 1) == 0;
 }
@@ -388,7 +388,7 @@ void ac_aop_tomono(const uint8_t *in, uint8_t *out, size_t frames, int width,
 {
     /* l * 0.5 + r * 0.5 is exactly (l + r) / 2, and its floor is the core
      * downmix's rounding. */
-    if (width == 2 && lfactor == 0.5 && rfactor == 0.5 && aligned16(in) && aligned16(out)) {
+    if (width == 2 && lfactor == 0.5 && rfactor == 0.5 && aligned_int16(in) && aligned_int16(out)) {
         ac_downmix((const int16_t *)(const void *)in, (int16_t *)(void *)out, frames, 2);
         return;
     }
@@ -411,7 +411,7 @@ AC_AOP_INLINE void tostereo_w(const uint8_t *in, uint8_t *out, size_t n, const i
 void ac_aop_tostereo(const uint8_t *in, uint8_t *out, size_t n, int width,
                      double lfactor, double rfactor)
 {
-    if (width == 2 && lfactor == 1.0 && rfactor == 1.0 && aligned16(in) && aligned16(out)) {
+    if (width == 2 && lfactor == 1.0 && rfactor == 1.0 && aligned_int16(in) && aligned_int16(out)) {
         ac_upmix((const int16_t *)(const void *)in, (int16_t *)(void *)out, n, 2);
         return;
     }
@@ -435,7 +435,7 @@ AC_AOP_INLINE void add_w(const uint8_t *a, const uint8_t *b, uint8_t *out, size_
 
 void ac_aop_add(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t n, int width)
 {
-    if (width == 2 && aligned16(a) && aligned16(b) && aligned16(out)) {
+    if (width == 2 && aligned_int16(a) && aligned_int16(b) && aligned_int16(out)) {
         const int16_t *ins[2] = {(const int16_t *)(const void *)a,
                                  (const int16_t *)(const void *)b};
         ac_mix(ins, 2, (int16_t *)(void *)out, n);
