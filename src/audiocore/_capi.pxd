@@ -85,3 +85,47 @@ cdef extern from "convert.h" nogil:
     void ac_conv_reset(ac_conv *c)
     double ac_conv_pending(ac_conv *c)
     size_t ac_conv_max_output(ac_conv *c, size_t nbytes, int flush)
+
+
+# --- audioop compatibility: csrc/audioop_compat.h ---
+from libc.stdint cimport int32_t, int64_t, uint32_t
+
+
+cdef extern from "audioop_compat.h" nogil:
+    void ac_aop_init()
+    int32_t ac_aop_load(const uint8_t *p, int width)
+    size_t ac_aop_count(size_t nbytes, int width)
+    uint32_t ac_aop_max(const uint8_t *inp, size_t n, int width)
+    void ac_aop_minmax(const uint8_t *inp, size_t n, int width, int32_t *mn, int32_t *mx)
+    int32_t ac_aop_avg(const uint8_t *inp, size_t n, int width)
+    uint32_t ac_aop_rms(const uint8_t *inp, size_t n, int width)
+    uint32_t ac_aop_avgpp(const uint8_t *inp, size_t n, int width)
+    uint32_t ac_aop_maxpp(const uint8_t *inp, size_t n, int width)
+    Py_ssize_t ac_aop_cross(const uint8_t *inp, size_t n, int width)
+    void ac_aop_mul(const uint8_t *inp, uint8_t *out, size_t n, int width, double factor)
+    void ac_aop_tomono(const uint8_t *inp, uint8_t *out, size_t frames, int width,
+                       double lfactor, double rfactor)
+    void ac_aop_tostereo(const uint8_t *inp, uint8_t *out, size_t n, int width,
+                         double lfactor, double rfactor)
+    void ac_aop_add(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t n, int width)
+    void ac_aop_bias(const uint8_t *inp, uint8_t *out, size_t n, int width, int32_t bias)
+    void ac_aop_reverse(const uint8_t *inp, uint8_t *out, size_t n, int width)
+    void ac_aop_byteswap(const uint8_t *inp, uint8_t *out, size_t n, int width)
+    void ac_aop_lin2lin(const uint8_t *inp, uint8_t *out, size_t n, int width, int newwidth)
+    void ac_aop_lin2ulaw(const uint8_t *inp, uint8_t *out, size_t n, int width)
+    void ac_aop_lin2alaw(const uint8_t *inp, uint8_t *out, size_t n, int width)
+    void ac_aop_ulaw2lin(const uint8_t *inp, uint8_t *out, size_t n, int width)
+    void ac_aop_alaw2lin(const uint8_t *inp, uint8_t *out, size_t n, int width)
+    void ac_aop_lin2adpcm(const uint8_t *inp, uint8_t *out, size_t n, int width,
+                          int *valpred, int *index)
+    void ac_aop_adpcm2lin(const uint8_t *inp, uint8_t *out, size_t nbytes, int width,
+                          int *valpred, int *index)
+    int64_t ac_aop_ratecv_frames(int d, size_t frames, int inrate, int outrate,
+                                 int64_t max_frames)
+    void ac_aop_ratecv(const uint8_t *inp, size_t frames, int width, int nchannels,
+                       int inrate, int outrate, int weight_a, int weight_b,
+                       int *d, int32_t *prev, int32_t *cur, uint8_t *out)
+    Py_ssize_t ac_aop_findfit(const uint8_t *a, size_t na, const uint8_t *ref, size_t nr,
+                              double *factor)
+    double ac_aop_findfactor(const uint8_t *a, const uint8_t *ref, size_t n)
+    Py_ssize_t ac_aop_findmax(const uint8_t *a, size_t n, size_t length)
