@@ -95,10 +95,28 @@ void ac_ulaw_encode(const int16_t *in, uint8_t *out, size_t n)
         out[i] = ac_ulaw_of(in[i]);
 }
 
+/* A store through `out` might alias the (writable) tables, so the compiler would
+ * wait for each store before the next lookup; reading a group of codes into locals
+ * first lets the lookups overlap. */
+#define LOOKUP(table, in, out, n)                                                   \
+    do {                                                                            \
+        size_t i_ = 0;                                                              \
+        for (; i_ + 8 <= (n); i_ += 8) {                                            \
+            int16_t a0 = table[(in)[i_]], a1 = table[(in)[i_ + 1]];                 \
+            int16_t a2 = table[(in)[i_ + 2]], a3 = table[(in)[i_ + 3]];             \
+            int16_t a4 = table[(in)[i_ + 4]], a5 = table[(in)[i_ + 5]];             \
+            int16_t a6 = table[(in)[i_ + 6]], a7 = table[(in)[i_ + 7]];             \
+            (out)[i_] = a0, (out)[i_ + 1] = a1, (out)[i_ + 2] = a2, (out)[i_ + 3] = a3; \
+            (out)[i_ + 4] = a4, (out)[i_ + 5] = a5, (out)[i_ + 6] = a6;             \
+            (out)[i_ + 7] = a7;                                                     \
+        }                                                                           \
+        for (; i_ < (n); i_++)                                                      \
+            (out)[i_] = table[(in)[i_]];                                            \
+    } while (0)
+
 void ac_ulaw_decode(const uint8_t *in, int16_t *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = ac_ulaw_dec_table[in[i]];
+    LOOKUP(ac_ulaw_dec_table, in, out, n);
 }
 
 void ac_alaw_encode(const int16_t *in, uint8_t *out, size_t n)
@@ -109,6 +127,5 @@ void ac_alaw_encode(const int16_t *in, uint8_t *out, size_t n)
 
 void ac_alaw_decode(const uint8_t *in, int16_t *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = ac_alaw_dec_table[in[i]];
+    LOOKUP(ac_alaw_dec_table, in, out, n);
 }
