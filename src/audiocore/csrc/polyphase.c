@@ -58,6 +58,7 @@ struct ac_rt {
     int channels;
     size_t block;   /* input frames per pass, so stage 2's room is never exceeded */
     stream_stage ss[2];
+    float *ybuf;    /* one pass of the last stage's output, before int16 rounding */
 };
 
 static int64_t gcd64(int64_t a, int64_t b)
@@ -290,15 +291,21 @@ ac_rt *ac_rt_new(const ac_rt_filter *f, int channels)
     s->block = BLOCK;
     int ok = 1;
     if (f->nstages >= 1) {
+        size_t last_in = s->block;
         if (f->nstages == 2) {
             /* One pass must not produce more stage-1 output than stage 2 can take. */
             const stage *a = &f->st[0];
             s->block = (size_t)((BLOCK - 1) * a->M / a->L);
             if (s->block < 1)
                 s->block = 1;
+            last_in = BLOCK;
             ok = stage_init(&s->ss[1], &f->st[1], channels, BLOCK);
         }
         ok = ok && stage_init(&s->ss[0], &f->st[0], channels, s->block);
+        const stage *z = &f->st[f->nstages - 1];
+        size_t frames = (size_t)(last_in * z->L / z->M) + 2;
+        s->ybuf = ok ? alloc_aligned(frames * channels * sizeof(float)) : NULL;
+        ok = ok && s->ybuf;
     }
     if (!ok) {
         ac_rt_free(s);
@@ -312,6 +319,7 @@ void ac_rt_free(ac_rt *s)
     if (s) {
         free(s->ss[0].buf);
         free(s->ss[1].buf);
+        free(s->ybuf);
         free(s);
     }
 }
@@ -342,28 +350,46 @@ size_t ac_rt_output_frames(const ac_rt *s, size_t frames)
 
 size_t ac_rt_flush_input(const ac_rt *s) { return (size_t)s->f->tail_in; }
 
-static inline int16_t to_s16(float y)
+/* Rounds to the nearest int16, ties to even (as lrintf does), in a loop the
+ * compiler can vectorise: adding 1.5 * 2^23 leaves no fraction bits. */
+AC_MULTIVERSION
+static void to_pcm(const float *y, int16_t *out, size_t n)
 {
-    if (y > 32767.0f)
-        y = 32767.0f;
-    else if (y < -32768.0f)
-        y = -32768.0f;
-    return (int16_t)lrintf(y);
+    for (size_t i = 0; i < n; i++) {
+        float v = y[i];
+        v = v > 32767.0f ? 32767.0f : v;
+        v = v < -32768.0f ? -32768.0f : v;
+        v = (v + 12582912.0f) - 12582912.0f;
+        out[i] = (int16_t)(int32_t)v;
+    }
 }
 
-/* Where a stage's outputs go: interleaved int16 (the last stage) or the float
- * planes of the next stage, behind its history. */
+/* Where a stage's outputs go: interleaved floats of the last stage (rounded to int16
+ * after the pass), or the float planes of the next stage, behind its history. */
 typedef struct sink {
-    int16_t *pcm;
+    float *y;
     stream_stage *next;
 } sink;
 
-static inline void put(const sink *o, size_t n, int k, int ch, float y)
+static inline void put(const sink *o, size_t n, int k, int ch, float v)
 {
-    if (o->pcm)
-        o->pcm[n * ch + k] = to_s16(y);
+    if (o->y)
+        o->y[n * ch + k] = v;
     else
-        o->next->buf[(size_t)k * o->next->plane + (size_t)(o->next->st->taps - 1) + n] = y;
+        o->next->buf[(size_t)k * o->next->plane + (size_t)(o->next->st->taps - 1) + n] = v;
+}
+
+/* Outputs n..n+3 of channel k. */
+static inline void put4(const sink *o, size_t n, int k, int ch, const float *v)
+{
+    if (o->next)
+        memcpy(o->next->buf + (size_t)k * o->next->plane + (size_t)(o->next->st->taps - 1) + n,
+               v, 4 * sizeof(float));
+    else if (ch == 1)
+        memcpy(o->y + n, v, 4 * sizeof(float));
+    else
+        for (int j = 0; j < 4; j++)
+            o->y[(n + j) * ch + k] = v[j];
 }
 
 /* Integer decimation (L = 1): groups of four outputs share every coefficient load. */
@@ -380,8 +406,7 @@ static size_t decimate(stream_stage *ss, int ch, size_t c, const sink *o, int64_
         for (int k = 0; k < ch; k++) {
             const float *x = ss->buf + (size_t)k * ss->plane + need;
             dot4_h(x, x + M, x + 2 * M, x + 3 * M, st->coefs, taps, y);
-            for (int j = 0; j < 4; j++)
-                put(o, produced + j, k, ch, y[j]);
+            put4(o, produced, k, ch, y);
         }
         produced += 4;
         need += 4 * M;
@@ -400,6 +425,27 @@ static size_t upsample(stream_stage *ss, int ch, size_t c, const sink *o, int64_
     size_t produced = 0;
     int64_t need = *need_io;
     float y[4];
+    /* L < 4: pairs of input positions, so that loads are shared four ways. */
+    for (; L < 4 && need + 1 < (int64_t)c; need += 2) {
+        for (int k = 0; k < ch; k++) {
+            const float *x = ss->buf + (size_t)k * ss->plane + need;
+            int p = 0;
+            for (; p + 2 <= L; p += 2) {
+                const float *h = st->coefs + (size_t)p * taps;
+                dot2x2(x, x + 1, h, h + taps, taps, y);
+                put(o, produced + p, k, ch, y[0]);
+                put(o, produced + p + 1, k, ch, y[1]);
+                put(o, produced + L + p, k, ch, y[2]);
+                put(o, produced + L + p + 1, k, ch, y[3]);
+            }
+            if (p < L) {
+                dot2_h(x, x + 1, st->coefs + (size_t)p * taps, taps, y);
+                put(o, produced + p, k, ch, y[0]);
+                put(o, produced + L + p, k, ch, y[1]);
+            }
+        }
+        produced += 2 * (size_t)L;
+    }
     for (; need < (int64_t)c; need++) {
         for (int k = 0; k < ch; k++) {
             const float *x = ss->buf + (size_t)k * ss->plane + need;
@@ -407,8 +453,7 @@ static size_t upsample(stream_stage *ss, int ch, size_t c, const sink *o, int64_
             for (; p + 4 <= L; p += 4) {
                 const float *h = st->coefs + (size_t)p * taps;
                 dot4_x(x, h, h + taps, h + 2 * taps, h + 3 * taps, taps, y);
-                for (int j = 0; j < 4; j++)
-                    put(o, produced + p + j, k, ch, y[j]);
+                put4(o, produced + p, k, ch, y);
             }
             if (p + 2 <= L) {
                 const float *h = st->coefs + (size_t)p * taps;
@@ -501,18 +546,21 @@ static size_t feed(ac_rt *s, const int16_t *in, size_t frames, int16_t *out)
         size_t c = frames - done < s->block ? frames - done : s->block;
         stream_stage *a = &s->ss[0];
         load_pcm(a, ch, in ? in + done * ch : NULL, c);
-        sink last = {out + produced * ch, NULL};
+        sink last = {s->ybuf, NULL};
+        size_t n;
         if (s->f->nstages == 2) {
             stream_stage *b = &s->ss[1];
             sink mid = {NULL, b};
-            size_t n = run_stage(a, ch, c, &mid);
+            size_t m = run_stage(a, ch, c, &mid);
             keep_history(a, ch, c);
-            produced += run_stage(b, ch, n, &last);
-            keep_history(b, ch, n);
+            n = run_stage(b, ch, m, &last);
+            keep_history(b, ch, m);
         } else {
-            produced += run_stage(a, ch, c, &last);
+            n = run_stage(a, ch, c, &last);
             keep_history(a, ch, c);
         }
+        to_pcm(s->ybuf, out + produced * ch, n * (size_t)ch);
+        produced += n;
         done += c;
     }
     return produced;
