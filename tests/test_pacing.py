@@ -31,6 +31,15 @@ EPS = 1e-9  # virtual timestamps are exact up to float rounding
 SILENCE = {"pcm16": 0x00, "mulaw": 0xFF, "alaw": 0xD5}
 
 
+@pytest.fixture(autouse=True)
+def exact_timers(request, monkeypatch):
+    """The virtual clock wakes exactly on time, so these tests pin the timer lead
+    to zero and check deadlines to the nanosecond; tests marked `timer_lead`
+    keep the real one."""
+    if "timer_lead" not in request.keywords:
+        monkeypatch.setattr(FramePacer, "TIMER_LEAD", 0.0)
+
+
 @pytest.fixture
 def loop():
     loop = VirtualClockLoop()
@@ -830,11 +839,30 @@ def test_cancelling_the_consumer_leaves_no_tasks_or_timers(loop, state):
 
 # -- real time ---------------------------------------------------------------------
 
+@pytest.mark.timer_lead
+def test_timer_lead_moves_each_wake_up_earlier_by_exactly_the_lead():
+    lead = FramePacer.TIMER_LEAD
+    assert 0 < lead < T / 4
+
+    async def main():
+        p = FramePacer(8000)
+        p.push(noise(p.frame_bytes * 40))
+        p.end()
+        return [t for t, _ in await collect(p)]
+
+    times = vrun(main())
+    t0 = times[0]  # the first frame goes out at once
+    for n, t in enumerate(times[1:], 1):
+        assert abs(t - (t0 + n * T - lead)) < EPS
+
+
+@pytest.mark.timer_lead
 def test_real_event_loop_keeps_time():
     """Two seconds on a real loop with generous bounds: this proves the pacer
     works with real timers, not its precision (that is the benchmark's job).
 
-    Never early and never faster than real time hold on every run. The timing
+    Never earlier than the timer lead, and never faster than real time, hold on
+    every run. The timing
     bounds need one run out of three: on a loaded host any real loop can stall,
     and a stall longer than a frame re-bases the schedule by design.
     """
@@ -863,7 +891,7 @@ def test_real_event_loop_keeps_time():
         assert len(times) == frames
         t0 = times[0]
         late = [t - (t0 + n * period) for n, t in enumerate(times)]
-        assert min(late) > -0.001  # never early
+        assert min(late) >= -FramePacer.TIMER_LEAD - 1e-6  # never early past the lead
         # Catching up on a late frame is allowed, bursting is not: never three
         # frames within one period, and never faster than real time overall.
         assert all(c - a > period - 0.001 for a, c in zip(times, times[2:]))

@@ -98,6 +98,13 @@ class FramePacer:
     native :class:`~audiocore.FrameRing`.
     """
 
+    #: Seconds before a deadline at which the pacer's timer is armed. Event loops
+    #: wake up to a millisecond late (epoll and select take whole-millisecond
+    #: timeouts, rounded up); arming this much early centres frame times on the
+    #: schedule instead of always trailing it. A frame never goes out more than
+    #: this much before its deadline.
+    TIMER_LEAD = 0.001
+
     __slots__ = (
         "_sample_rate", "_channels", "_frame_ms", "_encoding", "_max_buffer_ms",
         "_fill_silence", "_sample_bytes", "_frame_bytes", "_limit_bytes", "_fill",
@@ -362,8 +369,8 @@ class FramePacer:
             if self._ended and not self._ring.available:
                 raise StopAsyncIteration
             now = loop.time()
-            deadline = schedule.due(now)
-            if deadline > now and not await self._wait(loop, deadline):
+            wake = schedule.due(now) - self.TIMER_LEAD
+            if wake > now and not await self._wait(loop, wake):
                 continue
             # At the deadline: the frame is read now, not earlier, so clear() at
             # any point before this line takes effect on this frame.

@@ -145,8 +145,8 @@ size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes, int flush,
         ac_ulaw_encode(pcm, c->out, out_samples);
     else if (c->out_enc == AC_ALAW)
         ac_alaw_encode(pcm, c->out, out_samples);
-    else if (pcm != (const int16_t *)c->out)
-        memcpy(c->out, pcm, out_samples * sizeof(int16_t));
+    else if (out_samples && pcm != (const int16_t *)c->out)
+        memcpy(c->out, pcm, out_samples * sizeof(int16_t)); /* pcm is NULL when empty */
     *out = c->out;
     *error = NULL;
     return out_samples * out_width;
