@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from array import array
 from pathlib import Path
 
 import numpy as np

@@ -18,7 +18,7 @@ QUALITIES: tuple[str, ...] = ("quick", "low", "medium", "high", "very_high")
 
 # Realtime engine presets: (stopband attenuation in dB, reached at the lower Nyquist
 # frequency; passband edge as a fraction of it). Delay grows with both: at "high"
-# the 8 kHz pairs have the longest, 6.7 ms, and the 16 kHz and up pairs under 4 ms.
+# the 8 kHz pairs have the longest, 6.7-7.25 ms, and the 16 kHz and up pairs under 4 ms.
 REALTIME_PRESETS: dict[str, tuple[float, float]] = {
     "quick": (60.0, 0.80),
     "low": (70.0, 0.83),
@@ -52,7 +52,7 @@ class Resampler:
         engine: ``"realtime"`` (default): a polyphase FIR designed for 10-20 ms
             frames. Every call returns its share of output at once (the nominal
             count +-1); the only delay is the filter's fixed group delay
-            (:attr:`delay`, at most 6.7 ms at "high"). At "high" it rejects
+            (:attr:`delay`, at most 7.25 ms at "high"). At "high" it rejects
             everything above the lower Nyquist frequency by >= 90 dB and is flat
             to 0.85 of it.
             ``"soxr"``: libsoxr through its C API, the quality reference for batch

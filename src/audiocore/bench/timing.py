@@ -25,7 +25,7 @@ import gc
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Sequence
 
 GROUP = 50
 Runner = Callable[[Callable[[], Any]], Any]
