@@ -25,20 +25,22 @@ import os
 import sys
 import sysconfig
 import warnings
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
-def check(name: str) -> Callable[[Callable[[], Optional[str]]], Callable[[], Optional[str]]]:
-    """Registers a check; its optional return value is printed as a detail."""
+Check = Callable[[], Optional[str]]
+#: (description, function) in run order; a function's return value is a detail to print.
+REGISTRY: List[Tuple[str, Check]] = []
+ARGS = argparse.Namespace(expect_bundled=False, no_audioop_reference=False)
 
-    def register(fn: Callable[[], Optional[str]]) -> Callable[[], Optional[str]]:
-        fn.check_name = name  # type: ignore[attr-defined]
-        REGISTRY.append(fn)
+
+def check(name: str) -> Callable[[Check], Check]:
+    """Registers a check under its description."""
+
+    def register(fn: Check) -> Check:
+        REGISTRY.append((name, fn))
         return fn
 
     return register
-
-
-REGISTRY: List[Callable[[], Optional[str]]] = []
 
 
 def pcm16(samples: "array.array[int] | List[int]") -> bytes:
@@ -253,15 +255,18 @@ def _audioop() -> str:
 
 
 def mapped_libraries() -> List[str]:
+    """Paths of the libsoxr and libgomp files mapped into this process (Linux)."""
     try:
         with open("/proc/self/maps") as f:
-            paths = {line.split(None, 5)[5].strip() for line in f if len(line.split(None, 5)) == 6}
+            fields = [line.split(None, 5) for line in f]
     except OSError:
         return []
-    return sorted(p for p in paths if "soxr" in p or "gomp" in p)
+    paths = {fl[5].strip() for fl in fields if len(fl) == 6}
+    return sorted(p for p in paths
+                  if os.path.basename(p).startswith(("libsoxr", "libgomp")))
 
 
-@check("libsoxr and libgomp are the package's own copies")
+@check("where libsoxr and libgomp are loaded from (the package's own copies, with --expect-bundled)")
 def _bundled() -> Optional[str]:
     import audiocore
     from audiocore._soxr import LIBSOXR_VERSION
@@ -276,8 +281,9 @@ def _bundled() -> Optional[str]:
             continue
         raise AssertionError(f"{name} is loadable from the system: it was not hidden")
     site = os.path.dirname(os.path.dirname(audiocore.__file__))
-    soxr = [p for p in libs if "soxr" in p]
-    assert soxr and all(p.startswith(site + os.sep) for p in libs), \
+    assert any(os.path.basename(p).startswith("libsoxr") for p in libs), \
+        f"no libsoxr mapped: {libs}"
+    assert all(p.startswith(site + os.sep) for p in libs), \
         f"libraries loaded from outside {site}: {libs}"
     return f"libsoxr {LIBSOXR_VERSION}; loaded: {', '.join(os.path.relpath(p, site) for p in libs)}"
 
@@ -297,14 +303,12 @@ def main() -> int:
     assert where in (purelib, platlib), f"audiocore imported from {where}, not the environment"
     print(f"smoke: audiocore {audiocore.__version__} on Python {sys.version.split()[0]} "
           f"from {where}")
-    for fn in REGISTRY:
+    for name, fn in REGISTRY:
         detail = fn()
-        print(f"  ok  {fn.check_name}" + (f" ({detail})" if detail else ""))  # type: ignore[attr-defined]
+        print(f"  ok  {name}" + (f" ({detail})" if detail else ""))
     print(f"smoke: {len(REGISTRY)} checks passed")
     return 0
 
-
-ARGS = argparse.Namespace(expect_bundled=False, no_audioop_reference=False)
 
 if __name__ == "__main__":
     sys.exit(main())
