@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal, Union
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if sys.version_info >= (3, 12):
     from collections.abc import Buffer as Buffer
+elif TYPE_CHECKING:
+    # The same protocol (PEP 688) for type checkers on older Pythons: typeshed gives
+    # bytes, bytearray, memoryview, array, mmap and numpy arrays a __buffer__ on
+    # every version, so whatever the runtime accepts type-checks.
+    from typing_extensions import Buffer as Buffer
 else:
-    # Before PEP 688 there is no way to spell "supports the buffer protocol".
-    Buffer = Union[bytes, bytearray, memoryview]
+    class Buffer(Protocol):
+        """Anything that supports the buffer protocol (PEP 688 spelling)."""
 
-WritableBuffer = Union[bytearray, memoryview]
+        def __buffer__(self, flags: int, /) -> memoryview: ...
+
+#: An ``out=`` argument. Type checkers cannot tell a writable buffer from a
+#: read-only one (typeshed's WriteableBuffer is Buffer too): passing ``bytes`` is
+#: refused at run time with a TypeError naming ``out``.
+WritableBuffer = Buffer
 
 #: "pcm16": signed 16-bit little-endian; "mulaw", "alaw": G.711, a byte per sample.
 Encoding = Literal["pcm16", "mulaw", "alaw"]
