@@ -9,9 +9,14 @@ if sys.version_info >= (3, 12):
     from collections.abc import Buffer as Buffer
 elif TYPE_CHECKING:
     # The same protocol (PEP 688) for type checkers on older Pythons: typeshed gives
-    # bytes, bytearray, memoryview, array, mmap and numpy arrays a __buffer__ on
-    # every version, so whatever the runtime accepts type-checks.
-    from typing_extensions import Buffer as Buffer
+    # bytes, bytearray, memoryview, array and mmap a __buffer__ on every version.
+    # numpy's stubs give ndarray one only from 3.12 on, so arrays are named too.
+    from typing import Any, Union
+
+    import numpy
+    from typing_extensions import Buffer as _Buffer
+
+    Buffer = Union[_Buffer, numpy.ndarray[Any, Any]]
 else:
     class Buffer(Protocol):
         """Anything that supports the buffer protocol (PEP 688 spelling)."""

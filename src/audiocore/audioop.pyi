@@ -1,7 +1,7 @@
 from types import ModuleType
 from typing import Final, TypeAlias
 
-from _typeshed import ReadableBuffer as Buffer
+from audiocore._typing import Buffer
 
 _AdpcmState: TypeAlias = tuple[int, int]
 _RatecvState: TypeAlias = tuple[int, tuple[tuple[int, int], ...]]

@@ -377,7 +377,10 @@ class FramePacer:
             available = self._ring.available
             frame: bytes
             if available >= fb:
-                frame = self._ring.read()
+                whole = self._ring.read()
+                if whole is None:  # pragma: no cover - a whole frame is available
+                    continue
+                frame = whole
                 self._note_removed(fb)
             elif self._ended:
                 if not available:
