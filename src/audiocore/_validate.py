@@ -6,6 +6,8 @@ from typing import Any
 
 #: Highest sample rate accepted, in Hz.
 MAX_RATE = 1_000_000
+#: Most interleaved channels accepted.
+MAX_CHANNELS = 64
 
 
 def check_rate(value: Any, name: str) -> int:
@@ -33,8 +35,8 @@ def check_ratio(in_rate: int, out_rate: int) -> None:
 def check_channels(value: Any, name: str = "channels") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 1 <= value <= 64:
-        raise ValueError(f"{name} must be between 1 and 64, got {value}")
+    if not 1 <= value <= MAX_CHANNELS:
+        raise ValueError(f"{name} must be between 1 and {MAX_CHANNELS}, got {value}")
     return value
 
 

@@ -18,8 +18,9 @@ ENGINES: tuple[str, ...] = ("realtime", "soxr")
 QUALITIES: tuple[str, ...] = ("quick", "low", "medium", "high", "very_high")
 
 # Realtime engine presets: (stopband attenuation in dB, reached at the lower Nyquist
-# frequency; passband edge as a fraction of it). Delay grows with both: at "high"
-# the 8 kHz pairs have the longest, 6.7-7.25 ms, and the 16 kHz and up pairs under 4 ms.
+# frequency; passband edge as a fraction of it). Delay grows with both, and is
+# longest for the pairs involving 8 kHz (the figures: README, checked by
+# tests/test_doc_figures.py).
 REALTIME_PRESETS: dict[str, tuple[float, float]] = {
     "quick": (60.0, 0.80),
     "low": (70.0, 0.83),
@@ -57,7 +58,7 @@ class Resampler:
             count +-1); the only delay is the filter's fixed group delay
             (:attr:`delay`, at most 7.25 ms at "high", for 48 kHz to 8 kHz). At
             "high" it rejects everything above the lower Nyquist frequency by at
-            least 100 dB and is flat to 0.85 of it.
+            least 102 dB and is flat to 0.85 of it.
             ``"soxr"``: libsoxr through its C API, the quality reference for batch
             work. Its FFT-block design holds output back when fed small chunks (up
             to 157 ms for 48k->8k at "high" with 20 ms chunks), then bursts.
