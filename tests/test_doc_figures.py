@@ -213,6 +213,8 @@ def test_limits_in_docstrings():
                 "Converter docstring")
     assert_says(f"a positive int up to {_validate.MAX_RATE}", ac.FramePacer.__doc__ or "",
                 "FramePacer docstring")
+    assert_says(f"rates ≤ 0 or above {_validate.MAX_RATE} Hz, rate ratios beyond "
+                f"{_validate.MAX_RATIO}")
     for name in ("Resampler", "Converter", "FramePacer"):
         assert "any positive" not in flat(getattr(ac, name).__doc__ or ""), name
     with pytest.raises(ValueError):
