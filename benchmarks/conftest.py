@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @functools.lru_cache(maxsize=None)
 def _world() -> tuple[Signals, Peers, Budgets]:
-    path = find_budgets_file(HERE.parent)
+    path = find_budgets_file()
     return make_signals(), find_peers(), load_budgets(path) if path else NO_BUDGETS
 
 

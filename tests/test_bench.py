@@ -166,7 +166,7 @@ def test_exit_code_follows_ratio_targets_and_absolute_only_on_request():
 
 
 def test_the_repository_budgets_file_parses_and_names_real_cases_and_peers():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / bud.FILE_NAME
+    path = Path(__file__).resolve().parents[1] / "src" / "audiocore" / "bench" / bud.FILE_NAME
     b = bud.load_budgets(path)
     ids = {c.id for c in cs.CASES}
     assert set(b.cases) <= ids

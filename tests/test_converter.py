@@ -17,12 +17,18 @@ def composed(data: bytes, in_rate, in_ch, out_rate, out_ch, in_enc, out_enc, eng
              quality="high") -> bytes:
     """The chain done by hand with the single functions, in the documented order."""
     pcm = DECODE[in_enc](data) if in_enc in DECODE else data
-    mono = ac.downmix(pcm, in_ch) if in_ch > 1 else pcm
+    # Equal counts keep every channel; N -> 1 downmixes first, 1 -> N upmixes last.
+    channels = in_ch if in_ch == out_ch else 1
+    mid = ac.downmix(pcm, in_ch) if in_ch > channels else pcm
     if in_rate != out_rate:
-        r = ac.Resampler(in_rate, out_rate, engine=engine, quality=quality)
-        mono = r.process(mono) + r.flush()
-    out = ac.upmix(mono, out_ch) if out_ch > 1 else mono
+        r = ac.Resampler(in_rate, out_rate, channels, engine=engine, quality=quality)
+        mid = r.process(mid) + r.flush()
+    out = ac.upmix(mid, out_ch) if out_ch > channels else mid
     return ENCODE[out_enc](out) if out_enc in ENCODE else out
+
+
+def valid_channels(in_ch: int, out_ch: int) -> bool:
+    return in_ch == out_ch or 1 in (in_ch, out_ch)
 
 
 def make_input(frames: int, channels: int, encoding: str, seed: int) -> bytes:
@@ -31,10 +37,10 @@ def make_input(frames: int, channels: int, encoding: str, seed: int) -> bytes:
     return ENCODE[encoding](pcm) if encoding in ENCODE else pcm
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     in_rate=st.sampled_from(RATES), out_rate=st.sampled_from(RATES),
-    in_ch=st.integers(1, 4), out_ch=st.integers(1, 3),
+    in_ch=st.integers(1, 4), out_ch=st.integers(1, 4),
     in_enc=st.sampled_from(["pcm16", "mulaw", "alaw"]),
     out_enc=st.sampled_from(["pcm16", "mulaw", "alaw"]),
     engine=st.sampled_from(["realtime", "soxr"]),
@@ -43,6 +49,10 @@ def make_input(frames: int, channels: int, encoding: str, seed: int) -> bytes:
 )
 def test_converter_equals_composition(in_rate, out_rate, in_ch, out_ch, in_enc, out_enc,
                                       engine, chunks, seed):
+    if not valid_channels(in_ch, out_ch):
+        with pytest.raises(ValueError, match=f"in_channels={in_ch} and out_channels={out_ch}"):
+            ac.Converter(in_rate, in_ch, out_rate, out_ch, engine=engine)
+        return
     frames = sum(chunks)
     data = make_input(frames, in_ch, in_enc, seed)
     expected = composed(data, in_rate, in_ch, out_rate, out_ch, in_enc, out_enc, engine)
@@ -129,3 +139,57 @@ def test_partial_frames_are_refused():
         ac.Converter(8000, 2, 16000, in_encoding="mulaw").process(b"\xff" * 3)
     with pytest.raises(TypeError, match="data"):
         ac.Converter(8000, 1, 16000).process("not audio")
+
+
+@pytest.mark.parametrize("engine", ["realtime", "soxr"])
+def test_equal_channel_counts_keep_each_channel(engine):
+    """Stereo in, stereo out: the channels stay apart (L=10000, R=-10000 stays so)."""
+    frames = 4800
+    x = np.empty(frames * 2, np.int16)
+    x[0::2], x[1::2] = 10000, -10000
+    c = ac.Converter(48000, 2, 16000, 2, engine=engine)
+    y = pcm_of(c.process(x.tobytes()) + c.flush()).reshape(-1, 2)
+    settled = y[len(y) // 4: 3 * len(y) // 4]  # away from the filter's edges
+    assert np.all(np.abs(settled[:, 0] - 10000) <= 2)
+    assert np.all(np.abs(settled[:, 1] + 10000) <= 2)
+    r = ac.Resampler(48000, 16000, 2, engine=engine)
+    assert y.tobytes() == r.process(x.tobytes()) + r.flush()
+
+
+def test_down_to_mono_and_up_from_mono():
+    x = np.empty(960 * 2, np.int16)
+    x[0::2], x[1::2] = 10000, -2000
+    down = ac.Converter(16000, 2, 16000, 1).process(x.tobytes())
+    assert set(pcm_of(down)) == {4000}
+    up = ac.Converter(16000, 1, 16000, 3).process(np.full(10, 7, np.int16).tobytes())
+    assert pcm_of(up).tolist() == [7] * 30
+
+
+@pytest.mark.parametrize("in_ch,out_ch", [(2, 3), (3, 2), (4, 2), (2, 6)])
+def test_other_channel_pairs_are_refused_naming_both(in_ch, out_ch):
+    with pytest.raises(ValueError) as e:
+        ac.Converter(48000, in_ch, 16000, out_ch)
+    assert f"in_channels={in_ch}" in str(e.value) and f"out_channels={out_ch}" in str(e.value)
+
+
+def test_max_output_bytes_sizes_out_for_every_call():
+    data = make_input(960 * 30, 2, "pcm16", 7)
+    for engine in ("realtime", "soxr"):
+        c = ac.Converter(48000, 2, 8000, out_encoding="mulaw", engine=engine)
+        ref = ac.Converter(48000, 2, 8000, out_encoding="mulaw", engine=engine)
+        frame = 960 * 4
+        for i in range(0, len(data), frame):
+            chunk = data[i:i + frame]
+            buf = bytearray(c.max_output_bytes(len(chunk)))
+            n = c.process(chunk, out=buf)
+            assert bytes(buf[:n]) == ref.process(chunk)
+            if engine == "realtime":
+                assert n == len(buf)
+    with pytest.raises(ValueError, match="nbytes"):
+        ac.Converter(48000, 2, 8000).max_output_bytes(6)
+    with pytest.raises(TypeError, match="nbytes"):
+        ac.Converter(48000, 2, 8000).max_output_bytes(4.0)  # type: ignore[arg-type]
+
+
+def pcm_of(data: bytes) -> np.ndarray:
+    return np.frombuffer(data, np.int16)

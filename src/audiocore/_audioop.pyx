@@ -140,7 +140,11 @@ cdef inline Py_ssize_t _frames(Py_ssize_t nbytes, int width) except -1:
 
 
 cdef inline object _new_bytes(Py_ssize_t n, uint8_t **data):
-    b = PyBytes_FromStringAndSize(NULL, n)
+    try:
+        b = PyBytes_FromStringAndSize(NULL, n)
+    except MemoryError:
+        # CPython's message is empty; say what did not fit.
+        raise MemoryError(f"not enough memory for an output of {n} bytes") from None
     data[0] = <uint8_t *>PyBytes_AS_STRING(b)
     return b
 

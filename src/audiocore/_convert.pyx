@@ -36,16 +36,23 @@ cdef class ConverterHandle:
         cdef ac_rt *rt = NULL
         cdef ac_soxr *sx = NULL
         cdef const char *err = NULL
+        # Equal counts go through the resampler channel by channel; otherwise
+        # the chain downmixes before it or upmixes after it.
+        cdef int rch = in_channels if in_channels == out_channels else 1
+        if in_channels != out_channels and in_channels != 1 and out_channels != 1:
+            raise ValueError(f"cannot convert {in_channels} channels to {out_channels}: "
+                             f"channel counts must be equal, or one of them 1")
         self._lock = PyThread_allocate_lock()
         if self._lock == NULL:
             raise MemoryError()
         if bank is not None:
-            rt = ac_rt_new(bank._f, 1)
+            rt = ac_rt_new(bank._f, rch)
             if rt == NULL:
                 raise MemoryError()
             self._bank = bank
         elif soxr_rates is not None:
-            sx = ac_soxr_new(soxr_rates[0], soxr_rates[1], 1, RECIPES[quality], &err)
+            sx = ac_soxr_new(soxr_rates[0], soxr_rates[1], <unsigned>rch, RECIPES[quality],
+                             &err)
             if sx == NULL:
                 raise ValueError(f"libsoxr rejected the configuration: "
                                  f"{(<bytes>err).decode('utf-8', 'replace')}")
@@ -116,6 +123,14 @@ cdef class ConverterHandle:
                 return b""
             self._flushed = True
             return self._run(NULL, 0, True, None)
+        finally:
+            PyThread_release_lock(self._lock)
+
+    def max_output(self, Py_ssize_t nbytes):
+        """Most bytes the next process() of nbytes input bytes may write."""
+        lock_acquire(self._lock)
+        try:
+            return <Py_ssize_t>ac_conv_max_output(self._c, <size_t>nbytes, False)
         finally:
             PyThread_release_lock(self._lock)
 

@@ -134,6 +134,15 @@ cdef class RealtimeStream:
         finally:
             PyThread_release_lock(self._lock)
 
+    def max_output(self, Py_ssize_t nbytes):
+        """Bytes the next process() of nbytes input bytes writes."""
+        lock_acquire(self._lock)
+        try:
+            return <Py_ssize_t>(ac_rt_output_frames(
+                self._s, <size_t>nbytes // (2 * self._channels)) * self._channels * 2)
+        finally:
+            PyThread_release_lock(self._lock)
+
     def reset(self):
         lock_acquire(self._lock)
         try:

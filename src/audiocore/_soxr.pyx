@@ -98,6 +98,15 @@ cdef class SoxrStream:
             PyThread_release_lock(self._lock)
             PyBuffer_Release(&src)
 
+    def max_output(self, Py_ssize_t nbytes):
+        """Most bytes the next process() of nbytes input bytes may write."""
+        lock_acquire(self._lock)
+        try:
+            return <Py_ssize_t>(ac_soxr_max_output(
+                self._s, <size_t>nbytes // (2 * self._channels)) * self._channels * 2)
+        finally:
+            PyThread_release_lock(self._lock)
+
     def flush(self):
         cdef const int16_t *res = NULL
         cdef const char *err = NULL

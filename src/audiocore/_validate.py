@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Highest sample rate accepted, in Hz.
+MAX_RATE = 1_000_000
+#: Most interleaved channels accepted.
+MAX_CHANNELS = 64
+
 
 def check_rate(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int number of Hz, not {type(value).__name__}")
     if value <= 0:
         raise ValueError(f"{name} must be a positive number of Hz, got {value}")
-    if value > 1_000_000:
-        raise ValueError(f"{name} must be at most 1000000 Hz, got {value}")
+    if value > MAX_RATE:
+        raise ValueError(f"{name} must be at most {MAX_RATE} Hz, got {value}")
     return value
 
 
@@ -30,8 +35,8 @@ def check_ratio(in_rate: int, out_rate: int) -> None:
 def check_channels(value: Any, name: str = "channels") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 1 <= value <= 64:
-        raise ValueError(f"{name} must be between 1 and 64, got {value}")
+    if not 1 <= value <= MAX_CHANNELS:
+        raise ValueError(f"{name} must be between 1 and {MAX_CHANNELS}, got {value}")
     return value
 
 
@@ -41,4 +46,14 @@ def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
                         f"got {type(value).__name__}")
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_nbytes(value: Any, frame_bytes: int, name: str = "nbytes") -> int:
+    """A byte count of whole frames of ``frame_bytes``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int number of bytes, not {type(value).__name__}")
+    if value < 0 or value % frame_bytes:
+        raise ValueError(f"{name} must be a non-negative multiple of the frame size "
+                         f"({frame_bytes} bytes), got {value}")
     return value

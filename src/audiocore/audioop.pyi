@@ -1,6 +1,7 @@
+from types import ModuleType
 from typing import Final, TypeAlias
 
-from _typeshed import ReadableBuffer as Buffer
+from audiocore._typing import Buffer
 
 _AdpcmState: TypeAlias = tuple[int, int]
 _RatecvState: TypeAlias = tuple[int, tuple[tuple[int, int], ...]]
@@ -8,6 +9,9 @@ _RatecvState: TypeAlias = tuple[int, tuple[tuple[int, int], ...]]
 __all__: Final[list[str]]
 
 class error(Exception): ...
+
+def install() -> ModuleType: ...
+def uninstall() -> None: ...
 
 def add(fragment1: Buffer, fragment2: Buffer, width: int, /) -> bytes: ...
 def adpcm2lin(fragment: Buffer, width: int, state: _AdpcmState | None, /) -> tuple[bytes, _AdpcmState]: ...

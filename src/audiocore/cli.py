@@ -109,6 +109,9 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     """The command's parser; ``argv`` selects which plugin command (if any) to load."""
     parser = argparse.ArgumentParser(
         prog="audiocore", description="Native real-time audio DSP for voice agents.")
+    from audiocore._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"audiocore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("info", help="show versions, engines and the libsoxr build")
     p.set_defaults(func=_info)

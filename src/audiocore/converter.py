@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional, Union
+from typing import Optional, Union, overload
 
 from audiocore._convert import ConverterHandle
 from audiocore._typing import ENCODINGS, Buffer, Encoding, WritableBuffer
-from audiocore._validate import check_channels, check_choice, check_rate, check_ratio
+from audiocore._validate import (check_channels, check_choice, check_nbytes, check_rate,
+                                 check_ratio)
 from audiocore.resampling import ENGINES, QUALITIES, Engine, Quality, filter_bank
 
 
@@ -15,15 +16,19 @@ class Converter:
     call per frame.
 
     The chain runs in this order: decode (``in_encoding``) -> downmix to mono (when
-    ``in_channels > 1``) -> resample (mono; skipped for equal rates) -> upmix (when
-    ``out_channels > 1``) -> encode (``out_encoding``). The output is bit-identical
+    going from several channels to one) -> resample (skipped for equal rates) ->
+    upmix (when going from one channel to several) -> encode (``out_encoding``).
+    Equal channel counts are resampled channel by channel, never mixed; any other
+    pair of counts (say 3 to 2) raises ``ValueError``. The output is bit-identical
     to composing :func:`ulaw_decode`/:func:`alaw_decode`, :func:`downmix`, a
-    :class:`Resampler` of the same engine and quality, :func:`upmix` and
+    :class:`Resampler` of the same engine and quality (with ``channels`` equal to
+    both counts when they are equal, else 1), :func:`upmix` and
     :func:`ulaw_encode`/:func:`alaw_encode` by hand.
 
     Args:
-        in_rate, out_rate: sample rates in Hz.
-        in_channels, out_channels: interleaved channels of input and output.
+        in_rate, out_rate: sample rates in Hz, as for :class:`Resampler`.
+        in_channels, out_channels: interleaved channels of input and output, 1 to
+            64: equal, or one of them 1.
         in_encoding, out_encoding: "pcm16" (signed 16-bit little-endian), "mulaw"
             or "alaw" (G.711, one byte per sample).
         engine: "realtime" (default: no held-back audio, a few ms of fixed delay)
@@ -55,6 +60,11 @@ class Converter:
         check_ratio(in_rate, out_rate)
         self._in_channels = check_channels(in_channels, "in_channels")
         self._out_channels = check_channels(out_channels, "out_channels")
+        if in_channels != out_channels and 1 not in (in_channels, out_channels):
+            raise ValueError(
+                f"in_channels={in_channels} and out_channels={out_channels} cannot be "
+                f"converted: the counts must be equal (each channel resampled), or "
+                f"out_channels=1 (downmix), or in_channels=1 (upmix)")
         self._in_encoding = check_choice(in_encoding, "in_encoding", ENCODINGS)
         self._out_encoding = check_choice(out_encoding, "out_encoding", ENCODINGS)
         self._engine = check_choice(engine, "engine", ENGINES)
@@ -111,15 +121,28 @@ class Converter:
             return self._native.pending_frames / self._out_rate
         return self._delay
 
+    @overload
+    def process(self, data: Buffer, *, out: None = None) -> bytes: ...
+    @overload
+    def process(self, data: Buffer, *, out: WritableBuffer) -> int: ...
+
     def process(self, data: Buffer, *,
                 out: Optional[WritableBuffer] = None) -> Union[bytes, int]:
         """Convert whole input frames; returns the output that is ready.
 
-        With ``out=`` (a writable buffer large enough for this call's output) the
-        output is written there and its byte count returned.
-        Raises ``RuntimeError`` after :meth:`flush` until :meth:`reset`.
+        With ``out=`` the output is written there and its byte count returned;
+        ``out`` must hold :meth:`max_output_bytes` ``(len(data))`` bytes, checked
+        before any state changes. Raises ``RuntimeError`` after :meth:`flush`
+        until :meth:`reset`.
         """
         return self._native.process(data, out)
+
+    def max_output_bytes(self, nbytes: int) -> int:
+        """The most bytes the next ``process`` of ``nbytes`` input bytes may write:
+        the size of an ``out=`` buffer it always accepts (see
+        :meth:`Resampler.max_output_bytes`)."""
+        width = 2 if self._in_encoding == "pcm16" else 1
+        return self._native.max_output(check_nbytes(nbytes, width * self._in_channels))
 
     def flush(self) -> bytes:
         """Return the resampler's held-back tail and end the stream."""

@@ -26,7 +26,7 @@ _SAMPLE_BYTES = {"pcm16": 2, "mulaw": 1, "alaw": 1}
 _SILENCE_BYTE = {"pcm16": 0x00, "mulaw": 0xFF, "alaw": 0xD5}
 
 _BYTE_FORMATS = frozenset(("B", "b", "c"))
-# Native or explicitly little-endian int16: PCM here is int16 LE (see DESIGN.md).
+# Native or explicitly little-endian int16: all PCM in audiocore is int16 LE.
 _INT16_FORMATS = frozenset(("h", "<h", "=h", "@h"))
 
 
@@ -46,7 +46,7 @@ class FramePacer:
     one every ``frame_ms``, on the running event loop's monotonic clock.
 
     Args:
-        sample_rate: samples per second per channel (any positive int).
+        sample_rate: samples per second per channel (a positive int up to 1000000).
         channels: interleaved channels.
         frame_ms: length of one output frame in milliseconds (int or float). It
             must give a whole number of samples per frame at ``sample_rate``
@@ -377,7 +377,10 @@ class FramePacer:
             available = self._ring.available
             frame: bytes
             if available >= fb:
-                frame = self._ring.read()
+                whole = self._ring.read()
+                if whole is None:  # pragma: no cover - a whole frame is available
+                    continue
+                frame = whole
                 self._note_removed(fb)
             elif self._ended:
                 if not available:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import Literal, Optional, Union
+from typing import Literal, Optional, Union, overload
 
 from audiocore._realtime import FilterBank, RealtimeStream
 from audiocore._soxr import SoxrStream
 from audiocore._typing import Buffer, WritableBuffer
-from audiocore._validate import check_channels, check_choice, check_rate, check_ratio
+from audiocore._validate import (check_channels, check_choice, check_nbytes, check_rate,
+                                 check_ratio)
 
 Engine = Literal["realtime", "soxr"]
 Quality = Literal["quick", "low", "medium", "high", "very_high"]
@@ -17,8 +18,9 @@ ENGINES: tuple[str, ...] = ("realtime", "soxr")
 QUALITIES: tuple[str, ...] = ("quick", "low", "medium", "high", "very_high")
 
 # Realtime engine presets: (stopband attenuation in dB, reached at the lower Nyquist
-# frequency; passband edge as a fraction of it). Delay grows with both: at "high"
-# the 8 kHz pairs have the longest, 6.7-7.25 ms, and the 16 kHz and up pairs under 4 ms.
+# frequency; passband edge as a fraction of it). Delay grows with both, and is
+# longest for the pairs involving 8 kHz (the figures: README, checked by
+# tests/test_doc_figures.py).
 REALTIME_PRESETS: dict[str, tuple[float, float]] = {
     "quick": (60.0, 0.80),
     "low": (70.0, 0.83),
@@ -46,21 +48,24 @@ class Resampler:
     """Streaming resampler for interleaved 16-bit PCM.
 
     Args:
-        in_rate: input sample rate in Hz (any positive int).
-        out_rate: output sample rate in Hz.
-        channels: interleaved channels in and out.
+        in_rate: input sample rate in Hz, a positive int up to 1000000.
+        out_rate: output sample rate in Hz, likewise; ``out_rate / in_rate`` must
+            lie between 1/256 and 256 (convert in steps beyond that).
+        channels: interleaved channels in and out, 1 to 64; each channel is
+            resampled on its own.
         engine: ``"realtime"`` (default): a polyphase FIR designed for 10-20 ms
             frames. Every call returns its share of output at once (the nominal
             count +-1); the only delay is the filter's fixed group delay
-            (:attr:`delay`, at most 7.25 ms at "high"). At "high" it rejects
-            everything above the lower Nyquist frequency by >= 90 dB and is flat
-            to 0.85 of it.
+            (:attr:`delay`, at most 7.25 ms at "high", for 48 kHz to 8 kHz). At
+            "high" it rejects everything above the lower Nyquist frequency by at
+            least 102 dB and is flat to 0.85 of it.
             ``"soxr"``: libsoxr through its C API, the quality reference for batch
             work. Its FFT-block design holds output back when fed small chunks (up
-            to 150 ms for 48k->8k at "high" with 20 ms chunks), then bursts.
-        quality: "quick", "low", "medium", "high" (default) or "very_high". For
-            soxr these are its QQ, LQ, MQ, HQ and VHQ recipes; for realtime they
-            trade stopband depth and bandwidth against delay and CPU.
+            to 157 ms for 48k->8k at "high" with 20 ms chunks), then bursts.
+        quality: "quick", "low", "medium", "high" (default; ``None`` means the
+            same) or "very_high". For soxr these are its QQ, LQ, MQ, HQ and VHQ
+            recipes; for realtime they trade stopband depth and bandwidth against
+            delay and CPU.
 
     ``process(pcm)`` takes any number of whole frames and returns what is ready;
     ``flush()`` returns what is held back and ends the stream; ``reset()`` starts a
@@ -78,15 +83,16 @@ class Resampler:
         channels: int = 1,
         *,
         engine: Engine = "realtime",
-        quality: Quality = "high",
+        quality: Optional[Quality] = "high",
     ) -> None:
         self._in_rate = check_rate(in_rate, "in_rate")
         self._out_rate = check_rate(out_rate, "out_rate")
         check_ratio(in_rate, out_rate)
         self._channels = check_channels(channels)
         self._engine = check_choice(engine, "engine", ENGINES)
-        self._quality = check_choice(quality, "quality", QUALITIES)
-        self._native = native_stream(in_rate, out_rate, channels, engine, quality)
+        self._quality = check_choice("high" if quality is None else quality, "quality",
+                                     QUALITIES)
+        self._native = native_stream(in_rate, out_rate, channels, engine, self._quality)
 
     @property
     def in_rate(self) -> int:
@@ -114,18 +120,34 @@ class Resampler:
         delay; for "soxr" the audio held back right now."""
         return self._native.delay
 
+    @overload
+    def process(self, pcm: Buffer, *, out: None = None) -> bytes: ...
+    @overload
+    def process(self, pcm: Buffer, *, out: WritableBuffer) -> int: ...
+
     def process(self, pcm: Buffer, *,
                 out: Optional[WritableBuffer] = None) -> Union[bytes, int]:
         """Resample whole frames of ``pcm``; returns the output that is ready.
 
         With ``out=`` the output is written there and its byte count returned.
-        ``out`` must hold the most this call can return, checked before any state
-        changes so that a small buffer never loses audio: for "realtime" exactly
-        the output (``len(pcm)`` frames x ``out_rate / in_rate``, +-1 frame); for
-        "soxr" that plus what it holds back (:attr:`delay`) plus 2 frames.
+        ``out`` must hold the most this call can return,
+        :meth:`max_output_bytes` ``(len(pcm))``, checked before any state changes
+        so that a small buffer never loses audio. For "realtime" that is exactly
+        the output; for "soxr" it adds what libsoxr holds back and may release.
         Raises ``RuntimeError`` after :meth:`flush` until :meth:`reset`.
         """
         return self._native.process(pcm, out)
+
+    def max_output_bytes(self, nbytes: int) -> int:
+        """The most bytes the next ``process`` of ``nbytes`` input bytes may write:
+        the size of an ``out=`` buffer it always accepts.
+
+        For "realtime" it is the exact output size (``nbytes`` frames times
+        ``out_rate / in_rate``, +-1 frame). For "soxr" it also counts what the
+        stream holds back now, so it changes from call to call: ask before each
+        call, or size ``out`` once for the largest frame plus the worst hold-back.
+        """
+        return self._native.max_output(check_nbytes(nbytes, 2 * self._channels))
 
     def flush(self) -> bytes:
         """Return everything held back and end the stream."""
@@ -147,7 +169,7 @@ def resample(
     out_rate: int,
     channels: int = 1,
     *,
-    quality: Quality = "high",
+    quality: Optional[Quality] = "high",
 ) -> bytes:
     """Resample a whole signal at once with libsoxr.
 

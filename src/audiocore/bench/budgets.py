@@ -1,7 +1,8 @@
 """Budgets: per case, an absolute cost for this machine kind and ratio targets
 against peers; and the verdicts.
 
-The file is ``benchmarks/budgets.json`` in the source tree::
+The file ships in this package, ``audiocore/bench/budgets.json`` (in the source
+tree ``src/audiocore/bench/budgets.json``, the copy to edit)::
 
     {"cases": {"ulaw_encode": {"budget_ns": 130, "peer": "audioop",
                                "targets": {"audioop": 0.25}, "why": "..."}}}
@@ -87,16 +88,10 @@ def load_budgets(path: Path) -> Budgets:
         return parse_budgets(json.load(f), path)
 
 
-def find_budgets_file(cwd: Optional[Path] = None) -> Optional[Path]:
-    """``benchmarks/budgets.json`` of the source tree this package was installed
-    from (editable installs), or under the working directory (a checkout)."""
-    here = Path(__file__).resolve()
-    candidates = [here.parents[3] / "benchmarks" / FILE_NAME] if len(here.parents) > 3 else []
-    candidates.append((cwd or Path.cwd()) / "benchmarks" / FILE_NAME)
-    for c in candidates:
-        if c.is_file():
-            return c
-    return None
+def find_budgets_file() -> Optional[Path]:
+    """The budgets file installed with this package (None if it was left out)."""
+    path = Path(__file__).resolve().with_name(FILE_NAME)
+    return path if path.is_file() else None
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write a PNG chart of ours against the peers (needs matplotlib: "
                         "the 'plot' extra)")
     p.add_argument("--budgets", metavar="PATH", type=Path,
-                   help="budgets file (default: benchmarks/budgets.json of the source tree "
-                        "or the working directory)")
+                   help="budgets file (default: the one installed with audiocore, "
+                        "audiocore/bench/budgets.json)")
     p.add_argument("--absolute", action="store_true",
                    help="absolute ns budgets decide the exit code too, not only the ratio "
                         "targets (use on a quiet machine of the budgets' kind)")

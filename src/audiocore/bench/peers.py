@@ -13,13 +13,20 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Optional
 
-#: What to install for a missing peer.
+#: The requirement to install for a missing peer (as ``pip install REQ`` takes it).
 INSTALL_HINTS = {
-    "audioop": "audioop-lts (Python 3.13+)",
+    "audioop": "audioop-lts",  # only missing from Python 3.13 on: the stdlib has it before
     "soxr": "soxr",
     "livekit": "livekit==1.1.21",
     "numpy": "numpy",
 }
+
+
+def install_command(name: str) -> str:
+    """A shell command that installs the missing peer ``name``."""
+    import shlex
+
+    return f"pip install {shlex.quote(INSTALL_HINTS.get(name, name))}"
 
 
 def _dist_version(name: str) -> Optional[str]:
@@ -50,9 +57,12 @@ class Peers:
     def describe(self) -> str:
         parts = [f"{n} {v}" for n, v in self.found.items()]
         line = "peers found: " + (", ".join(parts) if parts else "none")
-        if self.missing:
-            line += "; not found: " + ", ".join(
-                f"{n} (pip install {INSTALL_HINTS.get(n, n)!r})" for n in self.missing)
+        absent = [n for n, why in self.missing.items() if why != "skipped"]
+        skipped = [n for n, why in self.missing.items() if why == "skipped"]
+        if absent:
+            line += "; not found: " + ", ".join(f"{n} ({install_command(n)})" for n in absent)
+        if skipped:
+            line += "; skipped: " + ", ".join(skipped)
         return line
 
     def as_dict(self) -> dict[str, Any]:

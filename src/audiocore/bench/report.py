@@ -130,8 +130,8 @@ def verdict_text(run: RunResult) -> str:
     skipped = [v for v in vs if v.status == SKIPPED]
     lines = []
     if run.budgets.path is None:
-        lines.append("No budgets file found (benchmarks/budgets.json in a checkout, or "
-                     "--budgets PATH): no verdicts.")
+        lines.append("No budgets file found (audiocore/bench/budgets.json is missing "
+                     "from this install; pass --budgets PATH): no verdicts.")
     elif not vs:
         lines.append("No ratio targets in the cases run.")
     else:

@@ -36,6 +36,10 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 ac_conv *ac_conv_new(int in_enc, int in_channels, int out_enc, int out_channels,
                      ac_rt *rt, ac_soxr *sx)
 {
+    /* Equal counts, down to mono or up from mono: nothing else has one meaning. */
+    if (in_channels < 1 || out_channels < 1
+        || (in_channels != out_channels && in_channels != 1 && out_channels != 1))
+        return NULL;
     ac_conv *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -71,24 +75,32 @@ static void decode(int enc, const uint8_t *in, int16_t *out, size_t n)
         memcpy(out, in, n * sizeof(int16_t));
 }
 
+/* Channels through the resampler: all of them when the counts are equal (each
+ * channel resampled on its own), else one (downmix before, or upmix after). */
+static size_t resample_channels(const ac_conv *c)
+{
+    return c->in_ch == c->out_ch ? (size_t)c->in_ch : 1;
+}
+
 size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes, int flush,
                        const uint8_t **out, const char **error)
 {
     const size_t in_width = c->in_enc == AC_PCM16 ? 2 : 1;
     const size_t frames = flush ? 0 : nbytes / (in_width * (size_t)c->in_ch);
     const size_t samples = frames * (size_t)c->in_ch;
+    const size_t rch = resample_channels(c);
     *error = "out of memory";
 
-    /* 1-2. Decode and downmix into mono 16-bit. */
-    const int16_t *mono = NULL;
+    /* 1-2. Decode, and downmix to mono when going down to one channel. */
+    const int16_t *mid = NULL; /* frames x rch samples */
     if (frames) {
-        if (c->in_ch == 1 && c->in_enc == AC_PCM16) {
-            mono = (const int16_t *)in; /* already mono PCM: no copy */
+        if ((size_t)c->in_ch == rch && c->in_enc == AC_PCM16) {
+            mid = (const int16_t *)in; /* already what the resampler takes: no copy */
         } else {
-            if (!grow((void **)&c->mono, &c->mono_cap, frames, sizeof(int16_t)))
+            if (!grow((void **)&c->mono, &c->mono_cap, frames * rch, sizeof(int16_t)))
                 return (size_t)-1;
-            if (c->in_ch == 1) {
-                decode(c->in_enc, in, c->mono, frames);
+            if ((size_t)c->in_ch == rch) {
+                decode(c->in_enc, in, c->mono, samples);
             } else {
                 const int16_t *pcm = (const int16_t *)in;
                 if (c->in_enc != AC_PCM16) {
@@ -99,37 +111,37 @@ size_t ac_conv_process(ac_conv *c, const uint8_t *in, size_t nbytes, int flush,
                 }
                 ac_downmix(pcm, c->mono, frames, c->in_ch);
             }
-            mono = c->mono;
+            mid = c->mono;
         }
     }
 
     /* 3. Resample. */
-    const int16_t *res = mono;
+    const int16_t *res = mid;
     size_t res_frames = frames;
     if (c->rt) {
         size_t feed = flush ? ac_rt_flush_input(c->rt) : frames;
         res_frames = ac_rt_output_frames(c->rt, feed);
-        if (!grow((void **)&c->res, &c->res_cap, res_frames, sizeof(int16_t)))
+        if (!grow((void **)&c->res, &c->res_cap, res_frames * rch, sizeof(int16_t)))
             return (size_t)-1;
-        size_t got = flush ? ac_rt_flush(c->rt, c->res) : ac_rt_process(c->rt, mono, frames, c->res);
+        size_t got = flush ? ac_rt_flush(c->rt, c->res) : ac_rt_process(c->rt, mid, frames, c->res);
         if (got != res_frames) {
             *error = "internal error: resampler output count mismatch";
             return (size_t)-1;
         }
         res = c->res;
     } else if (c->sx) {
-        res_frames = ac_soxr_process(c->sx, mono, frames, flush, &res, error);
+        res_frames = ac_soxr_process(c->sx, mid, frames, flush, &res, error);
         if (res_frames == (size_t)-1)
             return (size_t)-1;
     }
 
-    /* 4-5. Upmix and encode straight into the output. */
+    /* 4-5. Upmix (from mono) and encode straight into the output. */
     const size_t out_width = c->out_enc == AC_PCM16 ? 2 : 1;
     const size_t out_samples = res_frames * (size_t)c->out_ch;
     if (!grow((void **)&c->out, &c->out_cap, out_samples * out_width + 1, 1))
         return (size_t)-1;
     const int16_t *pcm = res;
-    if (c->out_ch > 1) {
+    if ((size_t)c->out_ch > rch) {
         int16_t *dst;
         if (c->out_enc == AC_PCM16) {
             dst = (int16_t *)c->out;

@@ -1,4 +1,5 @@
-/* The fused per-frame chain: decode -> downmix -> resample (mono) -> upmix -> encode.
+/* The fused per-frame chain: decode -> downmix (N -> 1) -> resample -> upmix (1 -> N)
+ * -> encode. Equal channel counts are resampled channel by channel, with no mixing.
  * Bit-identical to running the single kernels in that order. */
 #ifndef AUDIOCORE_CONVERT_H
 #define AUDIOCORE_CONVERT_H
@@ -13,8 +14,11 @@ enum ac_encoding { AC_PCM16 = 0, AC_MULAW = 1, AC_ALAW = 2 };
 
 typedef struct ac_conv ac_conv;
 
-/* Takes ownership of at most one resampler (rt or sx; both NULL for equal rates):
- * it is freed with the converter. NULL when out of memory. */
+/* Takes ownership of at most one resampler (rt or sx; both NULL for equal rates),
+ * made for in_channels channels when in_channels == out_channels, else for one: it
+ * is freed with the converter. Channel counts must be equal or one of them 1.
+ * NULL when out of memory or for other channel counts (the resampler is then not
+ * taken). */
 ac_conv *ac_conv_new(int in_enc, int in_channels, int out_enc, int out_channels,
                      ac_rt *rt, ac_soxr *sx);
 void ac_conv_free(ac_conv *c);
