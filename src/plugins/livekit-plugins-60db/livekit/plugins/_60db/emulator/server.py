@@ -376,8 +376,8 @@ class Emulator:
                     if gone or wire.closed:
                         continue
                     if recognizer is None:
-                        interval = _interim_interval(record.start)
-                        recognizer = self.engines.recognizer(interval)
+                        interval, endpoint = _timing(record.start)
+                        recognizer = self.engines.recognizer(interval, endpoint)
                     if isinstance(action, Recognize):
                         fn, args = recognizer.feed, (action.pcm,)
                     else:
@@ -819,13 +819,18 @@ def _sse(payload: Any) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
-def _interim_interval(start: Optional[Dict[str, Any]]) -> Optional[float]:
-    config = (start or {}).get("config")
-    if isinstance(config, dict):
-        ms = config.get("interim_results_frequency")
-        if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0:
-            return ms / 1000.0
-    return None
+def _timing(start: Optional[Dict[str, Any]]) -> "tuple[Optional[float], Optional[float]]":
+    """Seconds between interim results and of the endpoint silence, from ``start``'s
+    ``interim_results_frequency`` and ``utterance_end_ms`` (both in ms)."""
+    start = start or {}
+    config = start.get("config")
+    out: List[Optional[float]] = []
+    for name in ("interim_results_frequency", "utterance_end_ms"):
+        ms = config.get(name) if isinstance(config, dict) else None
+        ms = start.get(name) if ms is None else ms
+        ok = isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0
+        out.append(ms / 1000.0 if ok else None)  # type: ignore[operator]
+    return out[0], out[1]
 
 
 def _ndjson_chunks(total: int) -> List[int]:
