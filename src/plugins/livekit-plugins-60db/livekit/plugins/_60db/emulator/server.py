@@ -417,13 +417,17 @@ class Emulator:
         finally:
             gone = True
             queue.put_nowait(None)
+            finished = False
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=30)
+                finished = True
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 task.cancel()
             except Exception:
                 logger.exception("STT session worker failed")
-            if recognizer is not None:
+            # A worker cut short may still be decoding in its thread: its decoders are
+            # dropped, not pooled for another session.
+            if recognizer is not None and finished:
                 await asyncio.to_thread(recognizer.close)
             record.close_code = wire.close_code if wire.close_code is not None else ws.close_code
         return ws
