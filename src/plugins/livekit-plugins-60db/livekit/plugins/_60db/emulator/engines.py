@@ -96,7 +96,7 @@ class _DecoderPool:
 # errors where batch CMN gave 10 % (16 kHz: 2 % both).
 _live_pool = _DecoderPool()
 _batch_pool = _DecoderPool(cmn="batch")
-_pool = _live_pool  # the name early users warmed up through; Engines.warm_up is public
+_pool = _live_pool  # for code that reaches the streaming pool directly; Engines.warm_up is public
 
 DEFAULT_ENDPOINT = 0.7
 
