@@ -29,13 +29,17 @@ JITTER_MS = 100
 
 
 class _Participant:
-    __slots__ = ("converter", "ring", "frames")
+    __slots__ = ("converter", "ring", "frames", "primed", "underruns")
 
     def __init__(self, slot_bytes: int, slots: int) -> None:
         self.converter: Optional[audiocore.Converter] = None
         self.ring = audiocore.FrameRing(slot_bytes, slot_bytes * slots,
                                         overflow="drop_oldest")
         self.frames = 0
+        # Contributes only once it is a half slot ahead of the clock, so that frames
+        # arriving a little late do not punch silent holes into the speech.
+        self.primed = False
+        self.underruns = 0
 
 
 class InputMixer:
@@ -84,6 +88,7 @@ class InputMixer:
         self._fmt = fmt
         self._slot_samples = int(exact)
         self._slot_bytes = self._slot_samples * 2
+        self._prime_bytes = self._slot_bytes + self._slot_samples // 2 * 2
         self._slots = max(2, -(-JITTER_MS // self._frame_ms))
         self._chunk_samples = max(1, round(fmt.rate * self._chunk_ms / 1000))
         self._silence = bytes(self._slot_bytes)
@@ -130,16 +135,25 @@ class InputMixer:
     def mix_slot(self) -> None:
         """Mix one ``frame_ms`` slot of every participant into the chunk ring."""
         parts = []
+        slot, prime = self._slot_bytes, self._prime_bytes
         for p in self._participants.values():
-            if p.ring.available >= self._slot_bytes:
+            available = p.ring.available
+            if not p.primed:
+                if available < prime:
+                    continue
+                p.primed = True
+            if available >= slot:
                 parts.append(p.ring.read())
+            else:
+                p.primed = False
+                p.underruns += 1
         if not parts:
-            slot = self._silence
+            out = self._silence
         elif len(parts) == 1:
-            slot = parts[0]
+            out = parts[0]
         else:
-            slot = audiocore.mix(*parts)
-        self._chunks.write(slot)
+            out = audiocore.mix(*parts)
+        self._chunks.write(out)
         self.slots_mixed += 1
 
     def take_chunks(self) -> List[bytes]:

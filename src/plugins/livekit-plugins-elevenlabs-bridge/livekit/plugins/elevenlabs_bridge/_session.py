@@ -363,9 +363,9 @@ class BridgeSession(rtc.EventEmitter[str]):
             while True:
                 code, reason = await self._receive(ws)
                 self._ws = None
-                self._stats["last_close_code"] = code
                 if self._closing:
                     return
+                self._stats["last_close_code"] = code
                 if code == 1000:
                     logger.info("the conversation ended (code 1000 %s)", reason or "")
                     return
