@@ -26,6 +26,21 @@ def level(x: np.ndarray, freq: float, rate: int) -> float:
     return 2 * math.hypot(c, s) / len(x)
 
 
+def window_levels(x: np.ndarray, freq: float, rate: int, window_s: float = 0.02
+                  ) -> np.ndarray:
+    """:func:`level` of ``freq`` in each whole window of ``x``."""
+    n = int(rate * window_s)
+    return np.array([level(x[i:i + n], freq, rate) for i in range(0, len(x) - n + 1, n)])
+
+
+def mostly_at(levels: np.ndarray, expected: float, rel: float = 0.15,
+              share: float = 0.9) -> bool:
+    """At least ``share`` of the windows within ``rel`` of ``expected``: a loaded
+    machine may delay a frame now and then, the mixing itself may not."""
+    ok = np.abs(levels - expected) <= rel * expected
+    return len(levels) > 0 and ok.mean() >= share
+
+
 class Speaker:
     """A participant: a 48 kHz source and track, fed 10 ms frames in real time."""
 

@@ -24,8 +24,9 @@ import audiocore
 from ._formats import AudioFormat
 
 #: Most audio one participant may have waiting for the slot clock. Beyond it the
-#: oldest slots go (latency stays bounded if a producer runs ahead).
-JITTER_MS = 100
+#: oldest slots go, so a participant whose frames bunched up (a busy loop, a network
+#: burst) is not heard later than this for the rest of the call.
+JITTER_MS = 60
 
 
 class _Participant:

@@ -534,6 +534,10 @@ class BridgeSession(rtc.EventEmitter[str]):
             if wait > 0:
                 await asyncio.sleep(wait)
             due = int((loop.time() - t0) / period)
+            if due - n > 1:
+                # Woken late: the readers' frames for these slots may be waiting in
+                # the loop's queue too; let them land before mixing.
+                await asyncio.sleep(0)
             if due - n > _MAX_CATCHUP_SLOTS:
                 n = due - _MAX_CATCHUP_SLOTS
             mixer = self._mixer
