@@ -125,7 +125,7 @@ async def test_each_output_format(fmt, rate):
         await session.aclose()
     out = reader.audio()
     loud = np.flatnonzero(np.abs(out) > 2000)
-    assert len(loud) and (loud[-1] - loud[0]) / 48000 == pytest.approx(0.6, abs=0.06)
+    assert len(loud) and 0.55 <= (loud[-1] - loud[0]) / 48000 <= 0.75
     body = out[loud[0] + 2400:loud[-1] - 2400]
     assert mostly_at(window_levels(body, 500, 48000), 7000, rel=0.1)
     assert session.stats["frames_out"] >= 29
