@@ -118,15 +118,15 @@ class Conversation:
         """Wait until the conversation's socket is gone."""
         await asyncio.wait_for(self._closed.wait(), timeout)
 
-    async def say(self, text: Union[str, Say]) -> Reply:
+    async def say(self, text: Union[str, Say]) -> Optional[Reply]:
         """Make the agent speak now (a new reply with the next ``event_id``), talking
-        over whatever it was saying; returns once all its audio has been sent."""
+        over whatever it was saying; returns its record once all its audio has been
+        sent (or it was cut short: then ``interrupted`` tells)."""
         say = Say(text) if isinstance(text, str) else text
         event_id = self._new_event_id()
-        self._cancel_reply()
         task = self._start_reply(self._speak(event_id, say))
-        await asyncio.shield(task)
-        return self.record.replies[-1]
+        await asyncio.wait([task])
+        return next((r for r in self.record.replies if r.event_id == event_id), None)
 
     async def interrupt(self) -> int:
         """Act as if the user had started talking over the agent: stop its reply and
@@ -474,6 +474,12 @@ class Conversation:
             text = text.replace("{result}", shown)
         await self._send({"type": "agent_response",
                           "agent_response_event": {"agent_response": text}})
+        if self._text_only():
+            # The client asked for a text conversation: no audio at all.
+            self.record.replies.append(Reply(event_id=event_id, text=text))
+            if say.close is not None:
+                await self._close(say.close, say.close_reason)
+            return
         fmt = self._settings.agent_output_audio_format
         pcm = await self._speaker.synthesize(text)
         enc = fmt.encoder()
@@ -503,6 +509,15 @@ class Conversation:
         if say.close is not None:
             await asyncio.sleep(max(0.0, self._audible_until - time.monotonic()))
             await self._close(say.close, say.close_reason)
+
+    def _text_only(self) -> bool:
+        data = self.record.initiation_client_data or {}
+        override = data.get("conversation_config_override")
+        if not isinstance(override, dict):
+            return False
+        conversation = override.get("conversation")
+        nested = conversation.get("text_only") if isinstance(conversation, dict) else None
+        return bool(override.get("text_only") or nested)
 
     async def _send_audio(self, event_id: int, chunk: bytes) -> None:
         await self._send(
