@@ -55,6 +55,8 @@ class BridgeSession(rtc.EventEmitter[str]):
         max_retries: new conversations tried after an unexpected close.
         backoff: seconds before the first retry, doubled each time (at most 8 s).
         connect_timeout: seconds for the socket to open and the metadata to come.
+        idle_timeout: seconds without any message (the service pings every few
+            seconds) after which the conversation counts as dropped and is renewed.
         dynamic_variables, overrides: sent in ``conversation_initiation_client_data``.
 
     Events (``session.on(name, callback)``): ``"metadata"`` (:class:`Metadata`),
@@ -75,6 +77,7 @@ class BridgeSession(rtc.EventEmitter[str]):
         max_retries: int = 5,
         backoff: float = 0.5,
         connect_timeout: float = 10.0,
+        idle_timeout: float = 30.0,
         dynamic_variables: Optional[Dict[str, Any]] = None,
         overrides: Optional[Dict[str, Any]] = None,
     ) -> None:
@@ -119,6 +122,9 @@ class BridgeSession(rtc.EventEmitter[str]):
         self._max_retries = max_retries
         self._backoff = float(backoff)
         self._connect_timeout = float(connect_timeout)
+        if not isinstance(idle_timeout, (int, float)) or idle_timeout <= 0:
+            raise ValueError("idle_timeout must be a positive number of seconds")
+        self._idle_timeout = float(idle_timeout)
         self._dynamic_variables = dynamic_variables
         self._overrides = overrides
 
@@ -414,8 +420,13 @@ class BridgeSession(rtc.EventEmitter[str]):
         reason = ""
         while True:
             try:
-                msg = await ws.receive()
-            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                msg = await ws.receive(timeout=self._idle_timeout)
+            except asyncio.TimeoutError:
+                logger.warning("no message from the conversation for %.0f s",
+                               self._idle_timeout)
+                await ws.close(code=1000)
+                return None, "idle timeout"
+            except (aiohttp.ClientError, OSError) as exc:
                 return None, type(exc).__name__
             if msg.type == aiohttp.WSMsgType.TEXT:
                 await self._handle(ws, msg.data, time.perf_counter())
