@@ -255,10 +255,20 @@ class Conversation:
         return self._faults if self._faults.applies_to(self.record.index) else None
 
     def _spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
+        task = asyncio.ensure_future(self._quiet(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    @staticmethod
+    async def _quiet(coro: Any) -> None:
+        """Runs a background part of the conversation; its end needs no report."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await coro
+        except (_ConversationEnded, ConnectionClosed):
+            pass
 
     def _new_event_id(self) -> int:
         event_id = self._next_event_id
