@@ -259,11 +259,22 @@ async def test_driven_interruption_and_say() -> None:
             conv = await emu.wait_for_conversation(1)
             await c.wait_type("audio")
             n = await conv.interrupt()
-            reply = await conv.say("next")
-            assert reply is not None and reply.complete and reply.event_id == n + 1
-            await c.wait_for(lambda c: len(c.audio(n + 1)) == reply.planned_bytes)
+            reply = await conv.say("next", event_id=n)  # the answer to the interrupting turn
+            assert reply is not None and reply.complete and reply.event_id == n
+            await c.wait_for(lambda c: len(c.audio(n)) == reply.planned_bytes)
+            later = await conv.say("later")
+            assert later is not None and later.event_id == n + 1
+            await conv.send_audio(b"\x01\x00" * 10, event_id=1)
+            await c.wait_for(lambda c: c.of_type("audio")[-1]["audio_event"]["event_id"] == 1)
         assert c.of_type("interruption")[0]["interruption_event"]["event_id"] == n == 2
-        assert emu.records.conversations[0].replies[0].interrupted
+        first = emu.records.conversations[0].replies[0]
+        assert first.interrupted and first.event_id == 1
+        (correction,) = c.of_type("agent_response_correction")
+        event = correction["agent_response_correction_event"]
+        assert event["original_agent_response"] == "welcome to the emulated agent"
+        assert event["corrected_agent_response"].endswith("...")
+        assert "welcome to the emulated agent".startswith(
+            event["corrected_agent_response"][:-3])
 
 
 @pytest.mark.asyncio

@@ -90,6 +90,7 @@ class Conversation:
         self._playing_chunks: List[bytes] = []
         self._playing_pos = 0
         self._audible_until = 0.0  # monotonic time the client's playback would end
+        self._playing_t0 = 0.0  # when the client started playing it
         self._tool_waiters: Dict[str, "asyncio.Future[Dict[str, Any]]"] = {}
         self._stalled = asyncio.Event()
         self._ended = False
@@ -118,12 +119,20 @@ class Conversation:
         """Wait until the conversation's socket is gone."""
         await asyncio.wait_for(self._closed.wait(), timeout)
 
-    async def say(self, text: Union[str, Say]) -> Optional[Reply]:
-        """Make the agent speak now (a new reply with the next ``event_id``), talking
-        over whatever it was saying; returns its record once all its audio has been
-        sent (or it was cut short: then ``interrupted`` tells)."""
+    async def say(self, text: Union[str, Say], event_id: Optional[int] = None) -> Optional[Reply]:
+        """Make the agent speak now, talking over whatever it was saying; returns its
+        record once all its audio has been sent (or it was cut short: then
+        ``interrupted`` tells).
+
+        ``event_id``: the reply's id; by default the next one. Pass the id that
+        :meth:`interrupt` returned to answer that (simulated) user turn, as the
+        service does: its audio then carries the interruption's id.
+        """
         say = Say(text) if isinstance(text, str) else text
-        event_id = self._new_event_id()
+        if event_id is None:
+            event_id = self._new_event_id()
+        elif isinstance(event_id, bool) or not isinstance(event_id, int):
+            raise TypeError(f"event_id must be an int, not {type(event_id).__name__}")
         task = self._start_reply(self._speak(event_id, say))
         await asyncio.wait([task])
         return next((r for r in self.record.replies if r.event_id == event_id), None)
@@ -140,6 +149,15 @@ class Conversation:
         """Send a ``client_tool_call``; returns the client's ``client_tool_result``
         message, or ``None`` if none came within ``timeout`` seconds."""
         return await self._call_tool(ToolCall(name, dict(parameters or {}), timeout))
+
+    async def send_audio(self, data: bytes, event_id: int) -> None:
+        """Send one ``audio`` event of ``data`` (bytes in the output format) with any
+        ``event_id``, e.g. an old one after an interruption."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, not {type(data).__name__}")
+        if isinstance(event_id, bool) or not isinstance(event_id, int):
+            raise TypeError(f"event_id must be an int, not {type(event_id).__name__}")
+        await self._send_audio(event_id, bytes(data))
 
     async def ping(self) -> int:
         """Send one ``ping`` now; returns its ``event_id``."""
@@ -255,10 +273,20 @@ class Conversation:
         return self._faults if self._faults.applies_to(self.record.index) else None
 
     def _spawn(self, coro: Any) -> asyncio.Task:
-        task = asyncio.ensure_future(coro)
+        task = asyncio.ensure_future(self._quiet(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    @staticmethod
+    async def _quiet(coro: Any) -> None:
+        """Runs a background part of the conversation; its end needs no report."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await coro
+        except (_ConversationEnded, ConnectionClosed):
+            pass
 
     def _new_event_id(self) -> int:
         event_id = self._next_event_id
@@ -492,7 +520,7 @@ class Conversation:
         sent_s = 0.0
         for i, chunk in enumerate(chunks):
             if t0 is None:
-                t0 = time.monotonic()
+                t0 = self._playing_t0 = time.monotonic()
             else:
                 # Faster than real time, as the service's synthesis runs.
                 delay = t0 + sent_s / self._settings.speed - time.monotonic()
@@ -541,6 +569,17 @@ class Conversation:
         self.record.interruptions.append(event_id)
         await self._send({"type": "interruption", "interruption_event": {"event_id": event_id}},
                          {"type": "interruption", "event_id": event_id})
+        if reply is not None and reply.audio_bytes:
+            # What the user heard of it: the words played out by now.
+            fmt = self._settings.agent_output_audio_format
+            heard = (time.monotonic() - self._playing_t0) / max(
+                fmt.duration(reply.planned_bytes), 1e-9)
+            words = reply.text.split()
+            corrected = " ".join(words[:int(len(words) * min(1.0, heard))]) + "..."
+            await self._send({"type": "agent_response_correction",
+                              "agent_response_correction_event": {
+                                  "original_agent_response": reply.text,
+                                  "corrected_agent_response": corrected}})
         faults = self._conversation_faults()
         if faults is not None and faults.stale_audio and reply is not None and chunks:
             # What a slow synthesis pipeline lets slip out after the interruption.
