@@ -5,6 +5,12 @@ The conversation sends reply audio faster than real time, in uneven pieces. All 
 waits in the pacer (native ring, cleared in one call); livekit's source is fed one
 ``frame_ms`` frame per period and its queue holds only ``queue_ms``, so a barge-in
 silences the track within one frame plus ``queue_ms``.
+
+When playback starts from an empty queue, a little silence goes in first (the lead,
+two frames by default, never more than ``queue_ms`` minus a frame), so the paced
+frames run that far ahead of what is heard: a loop held up for less than the lead
+leaves no hole in the reply. ``clear_queue()`` drops the lead with the rest, so
+barge-in is as fast as without it.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ class Playout:
         self._pacer = audiocore.FramePacer(output_rate, 1, frame_ms=frame_ms,
                                            max_buffer_ms=MAX_REPLY_MS)
         self._samples = self._pacer.frame_bytes // 2
+        lead_frames = max(0, min(2, queue_ms // frame_ms - 1))
+        self.lead_ms = lead_frames * frame_ms
+        self._lead = (rtc.AudioFrame(bytes(self._pacer.frame_bytes * lead_frames),
+                                     output_rate, 1, self._samples * lead_frames)
+                      if lead_frames else None)
         self.source = rtc.AudioSource(output_rate, 1, queue_size_ms=queue_ms)
         self.track = rtc.LocalAudioTrack.create_audio_track(track_name, self.source)
         self._converter: Optional[audiocore.Converter] = None
@@ -47,8 +58,9 @@ class Playout:
 
     @property
     def delay(self) -> float:
-        """Seconds the resampler holds back."""
-        return self._converter.delay if self._converter is not None else 0.0
+        """Seconds the resampler and the lead add."""
+        conv = self._converter.delay if self._converter is not None else 0.0
+        return conv + self.lead_ms / 1000
 
     def configure(self, fmt: AudioFormat) -> None:
         """Decode a new conversation's ``agent_output_audio_format``."""
@@ -85,8 +97,14 @@ class Playout:
         """Feed the source one frame per period until :meth:`close`."""
         loop = asyncio.get_running_loop()
         rate, samples = self._rate, self._samples
+        source, lead = self.source, self._lead
+        # Past this since the last capture, the queue has surely run dry (livekit's
+        # own estimate touches zero between every two paced frames).
+        drained = (self._frame_ms + self.lead_ms) / 1000
         async for pcm in self._pacer:
-            await self.source.capture_frame(rtc.AudioFrame(pcm, rate, 1, samples))
+            if lead is not None and loop.time() - self.last_capture > drained:
+                await source.capture_frame(lead)
+            await source.capture_frame(rtc.AudioFrame(pcm, rate, 1, samples))
             self.frames_out += 1
             self.last_capture = loop.time()
 

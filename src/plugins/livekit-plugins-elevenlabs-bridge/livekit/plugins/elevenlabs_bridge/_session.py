@@ -193,9 +193,10 @@ class BridgeSession(rtc.EventEmitter[str]):
 
     @property
     def output_delay(self) -> float:
-        """Seconds added conversation → room at steady state: the resampler, up to
-        one pacer frame, and livekit's queue."""
-        delay = (self._frame_ms + self._queue_ms) / 1000
+        """Seconds added conversation → room at steady state: the resampler, the
+        pacer's frame and the lead kept in livekit's queue (at most one frame plus
+        ``queue_ms`` in all, whatever the load)."""
+        delay = self._frame_ms / 1000
         if self._playout is not None:
             delay += self._playout.delay
         return delay
