@@ -36,6 +36,7 @@ async def test_two_participants_arrive_mixed_and_continuous():
         session.add_track("bob", b.track)
         await session.start()
         conv = await svc.next_conversation()
+        await conv.wait_for(lambda: conv.initiation is not None)
         assert conv.initiation == {"type": "conversation_initiation_client_data"}
         await settle(0.2)
         start = len(conv.audio)
@@ -96,7 +97,8 @@ async def test_each_input_format(fmt, rate, sample_bytes):
     pcm = np.frombuffer(audiocore.ulaw_decode(raw) if sample_bytes == 1 else raw, np.int16)
     loud = np.flatnonzero(np.abs(pcm) > 2000)
     body = pcm[loud[0] + rate // 20:loud[-1] - rate // 20]
-    assert mostly_at(window_levels(body, 300, rate), 6000, rel=0.1)
+    # As for the output formats: a short window is a late frame, not the format.
+    assert mostly_at(window_levels(body, 300, rate), 6000, rel=0.1, share=0.8)
 
 
 @pytest.mark.asyncio
