@@ -170,6 +170,7 @@ class BridgeSession(rtc.EventEmitter[str]):
         s = dict(self._stats)
         if self._playout is not None:
             s["frames_out"] = self._playout.frames_out
+            s["reply_overflow_ms"] = self._playout.overflow_ms
         s["stale_audio_dropped"] += self._proto.stale_dropped
         s["participants"] = len(self._tracks)
         return s
