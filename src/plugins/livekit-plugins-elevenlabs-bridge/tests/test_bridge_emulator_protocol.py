@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import urllib.parse
 
 import aiohttp
@@ -457,3 +458,25 @@ def test_urls_need_a_running_emulator_and_repr_has_no_secrets() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         emu.http_url
     assert "xi_secret_key" not in repr(emu)
+
+
+@pytest.mark.asyncio
+async def test_signatures_and_keys_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with emulator(api_keys={"xi_secret_key"}, brain=Brain(["fine"])) as emu:
+        url = (await (await get_signed_url(emu.http_url, key="xi_secret_key")).json())["signed_url"]
+        signature = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)[
+            "conversation_signature"][0]
+        async with RawClient() as c:
+            await c.connect(url)
+            await c.send({"type": "user_message", "text": "hi"})
+            await c.wait_type("agent_response")
+            await c.ws.send_str("{broken")  # type: ignore[union-attr]
+            await c.wait_closed()
+        async with aiohttp.ClientSession() as s:  # a refused reuse of the same URL
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await s.ws_connect(url)
+    text = "\n".join(r.getMessage() + str(r.args) + str(r.exc_info) for r in caplog.records)
+    assert caplog.records  # the emulator and websockets did log
+    assert signature not in text and "xi_secret_key" not in text
+    assert signature not in repr(emu.records)
