@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
 
 from audiocore import audioop
 
@@ -52,7 +52,7 @@ class Settings:
     vad_start: float
     vad_end: float
     metadata_wait: float
-    chunk_seconds: tuple  # (shortest, longest) audio event, in seconds
+    chunk_seconds: Tuple[float, float]  # (shortest, longest) audio event, in seconds
 
 
 class _ConversationEnded(Exception):
@@ -658,7 +658,7 @@ def _parse(raw: Union[str, bytes]) -> Any:
 
 
 def _uneven_chunks(wire: bytes, fmt: AudioFormat, seed: int,
-                   bounds: tuple) -> List[bytes]:
+                   bounds: Tuple[float, float]) -> List[bytes]:
     """Splits a reply into audio events of varying length, the same way every time
     for the same reply (seeded by its event_id)."""
     rng = random.Random(seed)

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 import urllib.parse
-from typing import Any, Collection, Coroutine, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Collection, Coroutine, Dict, List, Optional, Tuple, TypeVar
 
 from ._brain import Brain
 from ._conversation import Conversation, Settings
