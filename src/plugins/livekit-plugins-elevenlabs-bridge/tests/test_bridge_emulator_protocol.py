@@ -480,3 +480,35 @@ async def test_signatures_and_keys_never_reach_the_logs(caplog: pytest.LogCaptur
     assert caplog.records  # the emulator and websockets did log
     assert signature not in text and "xi_secret_key" not in text
     assert signature not in repr(emu.records)
+
+
+@pytest.mark.asyncio
+async def test_pings_keep_coming_while_reply_audio_streams() -> None:
+    long = " ".join(["word"] * 12)  # 3.4 s of audio, sent over ~0.8 s
+    async with emulator(brain=Brain(first_message=long), ping_interval=0.05) as emu:
+        async with RawClient() as c:
+            await c.connect(emu.signed_url())
+            rec = emu.records.conversations[0]
+            await c.wait_for(lambda c: rec.replies and rec.replies[0].complete)
+        kinds = [m["type"] for m in c.messages]
+        first, last = kinds.index("audio"), len(kinds) - 1 - kinds[::-1].index("audio")
+        assert "ping" in kinds[first:last]  # interleaved, not queued behind the audio
+        assert len(rec.pongs) >= 2
+
+
+@pytest.mark.asyncio
+async def test_concurrent_conversations_are_independent() -> None:
+    async with emulator(brain=Brain(lambda turn: f"reply to {turn.text}")) as emu:
+        async with RawClient() as a, RawClient() as b:
+            await a.connect(emu.signed_url())
+            await b.connect(emu.signed_url())
+            await a.send({"type": "user_message", "text": "alpha"})
+            await b.send({"type": "user_message", "text": "beta"})
+            ra = await a.wait_type("agent_response")
+            rb = await b.wait_type("agent_response")
+        assert ra["agent_response_event"]["agent_response"] == "reply to alpha"
+        assert rb["agent_response_event"]["agent_response"] == "reply to beta"
+        first, second = emu.records.conversations
+        assert first.conversation_id != second.conversation_id
+        assert first.user_messages == ["alpha"] and second.user_messages == ["beta"]
+        assert [r.event_id for r in first.replies] == [r.event_id for r in second.replies] == [1]
