@@ -512,3 +512,16 @@ async def test_concurrent_conversations_are_independent() -> None:
         assert first.conversation_id != second.conversation_id
         assert first.user_messages == ["alpha"] and second.user_messages == ["beta"]
         assert [r.event_id for r in first.replies] == [r.event_id for r in second.replies] == [1]
+
+
+@pytest.mark.asyncio
+async def test_keep_audio_off_keeps_only_chunk_sizes() -> None:
+    async with emulator(keep_audio=False) as emu:
+        async with RawClient() as c:
+            await c.connect(emu.signed_url())
+            await speak(c, 0.3)
+            await c.wait_type("agent_response")
+        rec = emu.records.conversations[0]
+        assert rec.user_audio == bytearray()
+        assert sum(rec.user_chunks) == 2 * (3200 + 4800 + 9600)  # 1.1 s at 16 kHz
+        assert len(rec.utterances) == 1  # it still listens
