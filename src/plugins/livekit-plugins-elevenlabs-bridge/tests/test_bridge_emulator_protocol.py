@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import urllib.parse
 
 import aiohttp
@@ -457,3 +458,70 @@ def test_urls_need_a_running_emulator_and_repr_has_no_secrets() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         emu.http_url
     assert "xi_secret_key" not in repr(emu)
+
+
+@pytest.mark.asyncio
+async def test_signatures_and_keys_never_reach_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with emulator(api_keys={"xi_secret_key"}, brain=Brain(["fine"])) as emu:
+        url = (await (await get_signed_url(emu.http_url, key="xi_secret_key")).json())["signed_url"]
+        signature = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)[
+            "conversation_signature"][0]
+        async with RawClient() as c:
+            await c.connect(url)
+            await c.send({"type": "user_message", "text": "hi"})
+            await c.wait_type("agent_response")
+            await c.ws.send_str("{broken")  # type: ignore[union-attr]
+            await c.wait_closed()
+        async with aiohttp.ClientSession() as s:  # a refused reuse of the same URL
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await s.ws_connect(url)
+    text = "\n".join(r.getMessage() + str(r.args) + str(r.exc_info) for r in caplog.records)
+    assert caplog.records  # the emulator and websockets did log
+    assert signature not in text and "xi_secret_key" not in text
+    assert signature not in repr(emu.records)
+
+
+@pytest.mark.asyncio
+async def test_pings_keep_coming_while_reply_audio_streams() -> None:
+    long = " ".join(["word"] * 12)  # 3.4 s of audio, sent over ~0.8 s
+    async with emulator(brain=Brain(first_message=long), ping_interval=0.05) as emu:
+        async with RawClient() as c:
+            await c.connect(emu.signed_url())
+            rec = emu.records.conversations[0]
+            await c.wait_for(lambda c: rec.replies and rec.replies[0].complete)
+        kinds = [m["type"] for m in c.messages]
+        first, last = kinds.index("audio"), len(kinds) - 1 - kinds[::-1].index("audio")
+        assert "ping" in kinds[first:last]  # interleaved, not queued behind the audio
+        assert len(rec.pongs) >= 2
+
+
+@pytest.mark.asyncio
+async def test_concurrent_conversations_are_independent() -> None:
+    async with emulator(brain=Brain(lambda turn: f"reply to {turn.text}")) as emu:
+        async with RawClient() as a, RawClient() as b:
+            await a.connect(emu.signed_url())
+            await b.connect(emu.signed_url())
+            await a.send({"type": "user_message", "text": "alpha"})
+            await b.send({"type": "user_message", "text": "beta"})
+            ra = await a.wait_type("agent_response")
+            rb = await b.wait_type("agent_response")
+        assert ra["agent_response_event"]["agent_response"] == "reply to alpha"
+        assert rb["agent_response_event"]["agent_response"] == "reply to beta"
+        first, second = emu.records.conversations
+        assert first.conversation_id != second.conversation_id
+        assert first.user_messages == ["alpha"] and second.user_messages == ["beta"]
+        assert [r.event_id for r in first.replies] == [r.event_id for r in second.replies] == [1]
+
+
+@pytest.mark.asyncio
+async def test_keep_audio_off_keeps_only_chunk_sizes() -> None:
+    async with emulator(keep_audio=False) as emu:
+        async with RawClient() as c:
+            await c.connect(emu.signed_url())
+            await speak(c, 0.3)
+            await c.wait_type("agent_response")
+        rec = emu.records.conversations[0]
+        assert rec.user_audio == bytearray()
+        assert sum(rec.user_chunks) == 2 * (3200 + 4800 + 9600)  # 1.1 s at 16 kHz
+        assert len(rec.utterances) == 1  # it still listens

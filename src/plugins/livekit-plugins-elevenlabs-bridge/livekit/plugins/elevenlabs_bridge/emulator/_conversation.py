@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple, Union
 
 from audiocore import audioop
 
@@ -52,7 +52,8 @@ class Settings:
     vad_start: float
     vad_end: float
     metadata_wait: float
-    chunk_seconds: tuple  # (shortest, longest) audio event, in seconds
+    keep_audio: bool  # store the user's audio in the record (tests), or only its sizes
+    chunk_seconds: Tuple[float, float]  # (shortest, longest) audio event, in seconds
 
 
 class _ConversationEnded(Exception):
@@ -191,6 +192,9 @@ class Conversation:
         """Serve the conversation until either side ends it."""
         try:
             pending = await self._initiate()
+            logger.info("conversation %s started (in %s, out %s)", self.conversation_id,
+                        self.record.user_input_audio_format,
+                        self.record.agent_output_audio_format)
             self._spawn(self._pinger())
             self._spawn(self._watchdog())
             faults = self._conversation_faults()
@@ -225,6 +229,10 @@ class Conversation:
                     waiter.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             self._note_close()
+            rec = self.record
+            logger.info("conversation %s ended: %s closed it (%s)", rec.conversation_id,
+                        rec.closed_by, " ".join(str(x) for x in (rec.close_code,
+                                                                  rec.close_reason) if x))
             self._closed.set()
 
     def _note_close(self) -> None:
@@ -274,6 +282,9 @@ class Conversation:
 
     def _spawn(self, coro: Any) -> asyncio.Task:
         task = asyncio.ensure_future(self._quiet(coro))
+        # A task cancelled before its first step never runs its coroutine: close it,
+        # so that it is not reported as never awaited (a no-op once it has run).
+        task.add_done_callback(lambda _: coro.close())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -350,6 +361,7 @@ class Conversation:
             if not isinstance(text, str):
                 await self._bad_input("user_message needs a text")
             self.record.user_messages.append(text)  # type: ignore[arg-type]
+            logger.info("conversation %s: the user wrote %r", self.conversation_id, text)
             self._last_input = time.monotonic()
             await self._text_turn(text)  # type: ignore[arg-type]
         else:
@@ -384,7 +396,8 @@ class Conversation:
             await self._bad_input(f"user_audio_chunk of {len(data)} bytes is not whole "
                                   f"{fmt.name} samples")
         self._last_input = time.monotonic()
-        self.record.user_audio += data
+        if self._settings.keep_audio:
+            self.record.user_audio += data
         self.record.user_chunks.append(len(data))
         self._vad_buf += self._decoder.process(data)  # type: ignore[operator]
         while len(self._vad_buf) >= _VAD_FRAME_BYTES:
@@ -445,6 +458,7 @@ class Conversation:
     def _start_reply(self, coro: Any) -> asyncio.Task:
         self._cancel_reply()
         task = self._spawn(self._guard(coro))
+        task.add_done_callback(lambda _: coro.close())
         self._reply_task = task
         return task
 
@@ -478,6 +492,7 @@ class Conversation:
         assert utt.end is not None
         text = (await self._listener.transcribe(pcm, utt.end - utt.start)).strip()
         utt.transcript = text
+        logger.info("conversation %s: the user said %r", self.conversation_id, text)
         await self._wait_unstalled()
         await self._send({"type": "user_transcript",
                           "user_transcription_event": {"user_transcript": text}})
@@ -514,6 +529,8 @@ class Conversation:
         wire = enc.process(pcm) + enc.flush()  # type: ignore[operator]
         reply = Reply(event_id=event_id, text=text, planned_bytes=len(wire))
         self.record.replies.append(reply)
+        logger.info("conversation %s: the agent says %r (event_id %d, %.2f s)",
+                    self.conversation_id, text, event_id, fmt.duration(len(wire)))
         chunks = _uneven_chunks(wire, fmt, event_id, self._settings.chunk_seconds)
         self._playing, self._playing_chunks, self._playing_pos = reply, chunks, 0
         t0: Optional[float] = None
@@ -567,6 +584,7 @@ class Conversation:
         if reply is not None:
             reply.interrupted = True
         self.record.interruptions.append(event_id)
+        logger.info("conversation %s: interrupted (event_id %d)", self.conversation_id, event_id)
         await self._send({"type": "interruption", "interruption_event": {"event_id": event_id}},
                          {"type": "interruption", "event_id": event_id})
         if reply is not None and reply.audio_bytes:
@@ -658,7 +676,7 @@ def _parse(raw: Union[str, bytes]) -> Any:
 
 
 def _uneven_chunks(wire: bytes, fmt: AudioFormat, seed: int,
-                   bounds: tuple) -> List[bytes]:
+                   bounds: Tuple[float, float]) -> List[bytes]:
     """Splits a reply into audio events of varying length, the same way every time
     for the same reply (seeded by its event_id)."""
     rng = random.Random(seed)

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 import urllib.parse
-from typing import Any, Collection, Coroutine, Dict, List, Optional, Tuple, TypeVar, Union
+from typing import Any, Collection, Coroutine, Dict, List, Optional, Tuple, TypeVar
 
 from ._brain import Brain
 from ._conversation import Conversation, Settings
@@ -79,6 +79,8 @@ class Emulator:
         chunk_seconds: (shortest, longest) duration of one audio event.
         metadata_wait: seconds the service waits for the client's initiation data
             before it sends the metadata anyway.
+        keep_audio: keep each conversation's user audio in ``records`` (turn it off
+            for long runs: only the chunk sizes are kept then).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Emulator:
         signed_url_ttl: float = 900.0,
         chunk_seconds: Tuple[float, float] = (0.013, 0.37),
         metadata_wait: float = 0.25,
+        keep_audio: bool = True,
     ) -> None:
         if isinstance(api_keys, str) or not all(isinstance(k, str) for k in api_keys):
             raise TypeError("api_keys must be a collection of str")
@@ -139,6 +142,7 @@ class Emulator:
             vad_end=_positive(vad_end, "vad_end"),
             metadata_wait=_positive(metadata_wait, "metadata_wait"),
             chunk_seconds=(float(lo), float(hi)),
+            keep_audio=bool(keep_audio),
         )
         self._signed_url_ttl = _positive(signed_url_ttl, "signed_url_ttl")
         self._speaker, self._listener = engines(speech)

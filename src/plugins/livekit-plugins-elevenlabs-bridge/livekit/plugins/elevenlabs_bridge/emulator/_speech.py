@@ -7,6 +7,7 @@ from the wire formats with audiocore.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import math
 import os
@@ -55,23 +56,22 @@ class ToneSpeaker:
     amplitude = 8000
 
     async def synthesize(self, text: str) -> bytes:
-        return self.render(text)
+        return b"".join(_render_word(w) for w in (text.split() or ["..."]))
 
-    def render(self, text: str) -> bytes:
-        words = text.split() or ["..."]
-        n_word = round(self.word_s * SPEECH_RATE)
-        n_gap = round(self.gap_s * SPEECH_RATE)
-        ramp = round(0.005 * SPEECH_RATE)  # soft edges: no clicks at word boundaries
-        out = array("h")
-        for word in words:
-            step = 2.0 * math.pi * _word_tone(word) / SPEECH_RATE
-            for i in range(n_word):
-                edge = min(1.0, i / ramp, (n_word - 1 - i) / ramp)
-                out.append(int(self.amplitude * edge * math.sin(step * i)))
-            out.extend([0] * n_gap)
-        if array("h", [1]).tobytes() != b"\x01\x00":  # pragma: no cover - big-endian host
-            out.byteswap()
-        return out.tobytes()
+
+@functools.lru_cache(maxsize=512)
+def _render_word(word: str) -> bytes:
+    """One word of :class:`ToneSpeaker`, with the gap after it (cached: replies repeat)."""
+    n_word = round(ToneSpeaker.word_s * SPEECH_RATE)
+    n_gap = round(ToneSpeaker.gap_s * SPEECH_RATE)
+    ramp = round(0.005 * SPEECH_RATE)  # soft edges: no clicks at word boundaries
+    step = 2.0 * math.pi * _word_tone(word) / SPEECH_RATE
+    out = array("h", (int(ToneSpeaker.amplitude * min(1.0, i / ramp, (n_word - 1 - i) / ramp)
+                          * math.sin(step * i)) for i in range(n_word)))
+    out.extend([0] * n_gap)
+    if array("h", [1]).tobytes() != b"\x01\x00":  # pragma: no cover - big-endian host
+        out.byteswap()
+    return out.tobytes()
 
 
 class FliteSpeaker:

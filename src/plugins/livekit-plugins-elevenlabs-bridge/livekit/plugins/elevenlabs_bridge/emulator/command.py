@@ -35,8 +35,18 @@ configure.help = "run a local ElevenLabs conversation service"  # type: ignore[a
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import logging
 
     from . import Brain, Emulator
+
+    # What each conversation does (turns, replies, interruptions, closes) on stderr.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    log = logging.getLogger("livekit.plugins.elevenlabs_bridge.emulator")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    logging.getLogger(log.name + ".websockets").setLevel(logging.WARNING)
 
     async def serve() -> None:
         emu = Emulator(api_keys={args.api_key}, agent_id=args.agent_id,
@@ -44,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
                        agent_output_audio_format=args.output_format,
                        host=args.host, port=args.port, speech=args.speech,
                        brain=Brain(first_message=args.first_message),
-                       ping_interval=args.ping_interval, input_timeout=args.input_timeout)
+                       ping_interval=args.ping_interval, input_timeout=args.input_timeout,
+                       keep_audio=False)  # a long session would hold all its audio
         async with emu:
             print(f"# ElevenLabs conversation emulator on {emu.http_url} "
                   f"(in {emu.user_input_audio_format}, out {emu.agent_output_audio_format}; "
