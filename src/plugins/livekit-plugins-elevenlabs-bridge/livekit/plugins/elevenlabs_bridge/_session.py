@@ -242,6 +242,8 @@ class BridgeSession(rtc.EventEmitter[str]):
         if self._closing or self.closed:
             return
         task = None
+        if self._mixer is not None:
+            self._mixer.add(identity)
         if self._main is not None:
             task = self._spawn(self._read(identity, track), f"reader {identity}")
         self._tracks[identity] = (track, task)
@@ -527,8 +529,6 @@ class BridgeSession(rtc.EventEmitter[str]):
                 frame = event.frame
                 mixer = self._mixer
                 if mixer is not None:
-                    if identity not in mixer.identities:
-                        mixer.add(identity)
                     mixer.feed(identity, frame.data, frame.sample_rate, frame.num_channels)
                 stats["frames_in"] += 1
         finally:
