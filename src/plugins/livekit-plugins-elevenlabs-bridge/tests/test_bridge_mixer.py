@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ from livekit.plugins.elevenlabs_bridge._mixer import InputMixer
 from _bridge_audio import level, tone
 
 
-def feed_all(mixer, identity, pcm48, frames=None):
+def feed_all(mixer, identity, pcm48):
     for i in range(0, len(pcm48) - 479, 480):
         mixer.feed(identity, pcm48[i:i + 480].tobytes(), 48000, 1)
 

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 from ._formats import AudioFormat, parse_format
 

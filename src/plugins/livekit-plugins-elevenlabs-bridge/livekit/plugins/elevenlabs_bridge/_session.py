@@ -13,7 +13,6 @@ from livekit import rtc
 
 from . import _protocol as p
 from ._errors import BridgeError, ConversationClosedError, SignedURLRefusedError
-from ._formats import AudioFormat
 from ._mixer import InputMixer
 from ._playout import Playout
 from ._secrets import install_filters, register_secret, url_host
