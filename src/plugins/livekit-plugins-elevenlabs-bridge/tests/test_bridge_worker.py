@@ -114,6 +114,7 @@ async def test_entrypoint_bridges_the_room(monkeypatch):
         texts = list(ctx.room.local_participant.texts)
         await ctx.run_shutdown()
         await asyncio.sleep(0.1)
+        assert ctx.shutdown_reason is None  # closing in the shutdown does not re-trigger it
         for s in (alice, bob, own):
             await s.aclose()
         assert conv.closed.is_set()  # the shutdown callback closed the conversation

@@ -104,7 +104,11 @@ async def entrypoint(ctx: JobContext, *,
     room.on("track_unsubscribed", on_track_unsubscribed)
     room.on("participant_disconnected", on_participant_disconnected)
 
+    stopping = False
+
     async def shutdown(reason: str = "") -> None:
+        nonlocal stopping
+        stopping = True
         await session.aclose()
 
     ctx.add_shutdown_callback(shutdown)
@@ -117,7 +121,9 @@ async def entrypoint(ctx: JobContext, *,
 
     def on_closed(error: Any) -> None:
         # The conversation is over (normal end, or every retry failed): the job is too.
-        ctx.shutdown("conversation ended" if error is None else "conversation failed")
+        # Not when the job's own shutdown closed it.
+        if not stopping:
+            ctx.shutdown("conversation ended" if error is None else "conversation failed")
 
     session.on("closed", on_closed)
     if session.closed:
