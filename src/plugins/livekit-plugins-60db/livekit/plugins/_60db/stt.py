@@ -448,13 +448,16 @@ class SpeechStream(stt.RecognizeStream):
         if isinstance(ev, ServerError):
             raise _server_error(ev)
         if isinstance(ev, (SpeechStarted, Transcript)):
+            final = False
             for out in self._mapper.map(ev):
                 self._event_ch.send_nowait(out)
                 if out.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                    final = True
                     self._replay.mark_final()
                     if stats is not None:
                         stats.finals += 1
-                    self._report_usage()
+            if final:
+                self._report_usage()
 
     def _report_usage(self) -> None:
         if self._unreported_bytes <= 0:
