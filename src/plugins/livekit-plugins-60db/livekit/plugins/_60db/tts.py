@@ -270,6 +270,7 @@ class TTS(tts.TTS):
         self._conn_lock: Optional[asyncio.Lock] = None
         self._streams: "weakref.WeakSet[SynthesizeStream]" = weakref.WeakSet()
         self.connections_opened = 0
+        self._prewarm_task: "Optional[asyncio.Future[None]]" = None
 
     @property
     def model(self) -> str:
@@ -287,7 +288,8 @@ class TTS(tts.TTS):
         return f"TTS({self._opts!r})"
 
     def prewarm(self) -> None:
-        asyncio.ensure_future(self._prewarm())
+        """Open the shared socket ahead of the first request."""
+        self._prewarm_task = asyncio.ensure_future(self._prewarm())
 
     async def _prewarm(self) -> None:
         try:
