@@ -236,6 +236,20 @@ async def test_unreachable_server_is_a_connection_error() -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_documented_usage_works_as_written(emu: Emulator) -> None:
+    stt = _stt(emu)  # the 60db docs' example, with the emulator's URL
+    texts = []
+    async with stt.stream() as stream:
+        for audio_frame in room_frames(TEXT):
+            stream.push_frame(audio_frame)  # push raw audio frames
+        stream.end_input()
+        async for event in stream:
+            if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                texts.append(event.alternatives[0].text)
+    assert texts == FINALS
+
+
+@pytest.mark.asyncio
 async def test_recognize(emu: Emulator) -> None:
     frames = room_frames(TEXT, 16000, 1)
     ev = await _stt(emu).recognize(frames)

@@ -136,6 +136,10 @@ class STT(stt.STT):
         frame_ms: audio per WebSocket message (default 20 ms).
     """
 
+    SpeechEventType = stt.SpeechEventType
+    """livekit's event types, here too: the 60db docs compare against
+    ``stt.SpeechEventType.FINAL_TRANSCRIPT`` with ``stt`` an instance of this class."""
+
     def __init__(
         self,
         *,
