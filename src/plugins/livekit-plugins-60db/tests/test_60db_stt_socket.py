@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import audiocore
 import pytest
 import pytest_asyncio
 from livekit import rtc
@@ -258,13 +259,21 @@ async def test_recognize(emu: Emulator) -> None:
 
 
 @pytest.mark.asyncio
-async def test_frames_must_keep_one_format(emu: Emulator) -> None:
+async def test_a_change_of_channels_is_remixed_a_change_of_rate_refused(
+        emu: Emulator) -> None:
+    # livekit commits a turn by pushing mono silence into the (stereo) stream
+    frames = room_frames(TEXT, 48000, 2)
+    silence = rtc.AudioFrame(b"\0\0" * 9600, 48000, 1, 9600)
+    events = await transcribe(_stt(emu), [*frames, silence])
+    assert finals(events) == FINALS
+    as_stereo = rtc.AudioFrame(audiocore.upmix(silence.data, 2), 48000, 2, 9600)
+    assert bytes(emu.records.stt[0].audio) == wire_audio([*frames, as_stereo], 8000, "mulaw")
     stream = _stt(emu).stream()
     try:
         assert isinstance(stream, SpeechStream)
         stream.push_frame(rtc.AudioFrame(b"\0" * 1920, 48000, 2, 480))
-        with pytest.raises(ValueError, match="one format"):
-            stream.push_frame(rtc.AudioFrame(b"\0" * 960, 48000, 1, 480))
+        with pytest.raises(ValueError, match="sample rate"):
+            stream.push_frame(rtc.AudioFrame(b"\0" * 640, 16000, 2, 160))
         with pytest.raises(TypeError, match="rtc.AudioFrame"):
             stream.push_frame(b"\0\0")  # type: ignore[arg-type]
     finally:

@@ -259,7 +259,6 @@ class SpeechStream(stt.RecognizeStream):
         super().__init__(stt=stt, conn_options=conn_options)
         self._owner = stt
         self._opts = opts
-        self._in_format: Optional[tuple[int, int]] = None
         bps = opts.bytes_per_second
         preroll = int(REPLAY_PREROLL_SECONDS * bps) // opts.frame_bytes * opts.frame_bytes
         self._replay = ReplayBuffer(int(REPLAY_SECONDS * bps), preroll)
@@ -285,17 +284,12 @@ class SpeechStream(stt.RecognizeStream):
         return self._sent_bytes
 
     def push_frame(self, frame: rtc.AudioFrame) -> None:
-        """Push audio of any rate and channel count (both must stay the same)."""
+        """Push audio of any rate (fixed per stream) and channel count (a frame with
+        another count than the first is remixed to it by audiocore)."""
         if not isinstance(frame, rtc.AudioFrame):
             raise TypeError(f"push_frame: frame must be an rtc.AudioFrame, "
                             f"not {type(frame).__name__}")
-        fmt = (frame.sample_rate, frame.num_channels)
-        if self._in_format is not None and fmt != self._in_format:
-            raise ValueError(f"push_frame: frames must keep one format; got {fmt[0]} Hz × "
-                             f"{fmt[1]} ch after {self._in_format[0]} Hz × "
-                             f"{self._in_format[1]} ch")
-        super().push_frame(frame)
-        self._in_format = fmt
+        super().push_frame(frame)  # livekit refuses a change of sample rate
 
     # -- the connection loop ----------------------------------------------------------
 
