@@ -165,6 +165,22 @@ async def test_stall_after_stop_times_out_then_completes_on_a_new_session(
 
 
 @pytest.mark.asyncio
+async def test_missing_session_stopped_after_the_last_final_just_closes(
+        emu: Emulator) -> None:
+    frames = room_frames(TEXT)
+    await transcribe(_stt(emu), frames)
+    sent = emu.records.stt[0].sent
+    assert sent[-1]["type"] == "session_stopped"
+    # the same run again, the server silent from just before session_stopped
+    emu.faults.add(Fault("stt", "stall", after_messages=len(sent) - 1))
+    opts = APIConnectOptions(max_retry=2, retry_interval=0.05, timeout=1.0)
+    events = await transcribe(_stt(emu), frames, conn_options=opts)
+    assert len(emu.records.stt[1].sent) == len(sent) - 1  # all but session_stopped
+    assert len(emu.records.stt) == 2  # no new session: nothing was left to transcribe
+    assert finals(events) == FINALS
+
+
+@pytest.mark.asyncio
 async def test_handshake_5xx_is_retried(emu: Emulator) -> None:
     emu.faults.add(Fault("stt", "refuse", status=503, times=2))
     events = await transcribe(_stt(emu), room_frames(TEXT), conn_options=FAST)

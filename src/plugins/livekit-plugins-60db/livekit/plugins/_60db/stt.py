@@ -349,9 +349,17 @@ class SpeechStream(stt.RecognizeStream):
                     raise APIConnectionError("60db STT: the session ended before stop")
                 return
             send_t.result()  # stop was sent
+            finals_at_stop = stats.finals
             try:
                 await asyncio.wait_for(asyncio.shield(recv_t), timeout)
             except asyncio.TimeoutError as e:
+                if stats.finals > finals_at_stop:
+                    # the last utterance was finalised: only the acknowledgement is missing
+                    logger.warning("60db STT: no session_stopped within %g s of stop; "
+                                   "closing", timeout)
+                    return
+                # nothing came back for the audio since the last final: a new session
+                # hears it again (the replay) rather than dropping it
                 raise APITimeoutError(
                     f"60db STT: no session_stopped within {timeout:g} s of stop") from e
         except ConnectionClosed as e:
