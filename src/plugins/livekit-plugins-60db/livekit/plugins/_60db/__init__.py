@@ -8,9 +8,16 @@ from livekit.agents import Plugin
 from ._config import _60dbClient
 from ._errors import _60dbStatusError
 from .log import logger
+from .stt import STT, SpeechStream
+from .tts import TTS, ChunkedStream, SynthesizeStream
 from .version import __version__
 
 __all__ = [
+    "STT",
+    "TTS",
+    "ChunkedStream",
+    "SpeechStream",
+    "SynthesizeStream",
     "_60dbClient",
     "_60dbStatusError",
     "__version__",
