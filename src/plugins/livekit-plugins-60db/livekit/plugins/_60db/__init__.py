@@ -7,10 +7,13 @@ from livekit.agents import Plugin
 
 from ._config import _60dbClient
 from ._errors import _60dbStatusError
+from .llm import LLM, LLMStream
 from .log import logger
 from .version import __version__
 
 __all__ = [
+    "LLM",
+    "LLMStream",
     "_60dbClient",
     "_60dbStatusError",
     "__version__",
