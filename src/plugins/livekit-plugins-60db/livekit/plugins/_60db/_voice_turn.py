@@ -37,7 +37,7 @@ _FRAME_SAMPLES = ROOM_RATE * FRAME_MS // 1000
 _VOICED = 600
 
 INSTRUCTIONS = ("You are a voice assistant. When asked about the weather, call the "
-                "get_weather tool and answer in one short sentence.")
+                "weather tool and answer in one short sentence.")
 
 # The session's own wait after the STT's end of speech before it answers; the STT has
 # already waited for silence, so a short one is enough.
@@ -196,10 +196,12 @@ class CollectingOutput(voice_io.AudioOutput):
 # -- the agent -----------------------------------------------------------------------
 
 WEATHER = "sunny and 22 degrees"
+# The emulator accepts any key; this one only has to be non-empty.
+EMULATOR_KEY = "demo-key-for-the-local-emulator"
 
 
 @llm.function_tool
-async def get_weather(city: str) -> str:
+async def weather(city: str) -> str:
     """Look up the current weather in a city.
 
     Args:
@@ -212,7 +214,7 @@ class DemoAgent(Agent):
     """The default pipeline, with the first LLM output and first TTS audio time-stamped."""
 
     def __init__(self, marks: Marks) -> None:
-        super().__init__(instructions=INSTRUCTIONS, tools=[get_weather])
+        super().__init__(instructions=INSTRUCTIONS, tools=[weather])
         self._marks = marks
         self.llm_requests = 0
 
@@ -374,7 +376,7 @@ async def _services(live: bool, speech: str) -> AsyncIterator[Dict[str, Any]]:
     from .emulator import Emulator
 
     async with Emulator(host="127.0.0.1", port=0, speech=speech) as emu:
-        key = emu.api_key
+        key = EMULATOR_KEY
         yield {"stt": {"api_key": key, "ws_url": emu.stt_url},
                "llm": {"api_key": key, "api_url": emu.llm_url},
                "tts": {"api_key": key, "ws_url": emu.tts_url},

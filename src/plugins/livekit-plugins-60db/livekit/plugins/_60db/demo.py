@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-DEFAULT_QUESTION = "What is the weather like in Paris today?"
+DEFAULT_QUESTION = "What is the weather in Paris?"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
