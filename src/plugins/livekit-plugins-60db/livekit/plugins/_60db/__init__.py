@@ -9,11 +9,18 @@ from ._config import _60dbClient
 from ._errors import _60dbStatusError
 from .llm import LLM, LLMStream
 from .log import logger
+from .stt import STT, SpeechStream
+from .tts import TTS, ChunkedStream, SynthesizeStream
 from .version import __version__
 
 __all__ = [
+    "STT",
+    "TTS",
     "LLM",
+    "ChunkedStream",
     "LLMStream",
+    "SpeechStream",
+    "SynthesizeStream",
     "_60dbClient",
     "_60dbStatusError",
     "__version__",
