@@ -58,6 +58,11 @@ class SpokenQuestion:
         return len(self.frames) * FRAME_MS / 1000
 
 
+# flite's default voice speaks at 8 kHz; kal16 is its 16 kHz one, the voice
+# pocketsphinx's wideband model reads best.
+FLITE_VOICE = "kal16"
+
+
 def flite_available() -> bool:
     return shutil.which("flite") is not None
 
@@ -65,7 +70,7 @@ def flite_available() -> bool:
 def _flite_pcm(text: str) -> tuple[bytes, int]:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "question.wav")
-        subprocess.run(["flite", "-t", text, "-o", path], check=True,
+        subprocess.run(["flite", "-voice", FLITE_VOICE, "-t", text, "-o", path], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
         with wave.open(path, "rb") as w:
             if w.getsampwidth() != 2:
@@ -222,6 +227,7 @@ class DemoAgent(Agent):
                        model_settings: Any) -> AsyncIterator[Any]:
         self.llm_requests += 1
         after_tool = self.llm_requests > 1
+        self._marks.first("llm_request")
         async for chunk in Agent.default.llm_node(self, chat_ctx, tools, model_settings):
             if isinstance(chunk, llm.ChatChunk) and chunk.delta is not None:
                 if chunk.delta.content or chunk.delta.tool_calls:
@@ -248,6 +254,7 @@ class TurnReport:
     reply_audio_s: float = 0.0
     reply_sample_rate: int = 0
     llm_requests: int = 0
+    stt_format: str = ""
     #: ms after the end of the user's speech
     latency_ms: Dict[str, Optional[float]] = field(default_factory=dict)
     #: ms after the first frame of the question
@@ -277,6 +284,9 @@ async def run_turn(question: SpokenQuestion, *, stt: Any, llm_: Any, tts: Any,
     """Run the question through an ``AgentSession``; returns what happened and the audio."""
     marks = Marks()
     report = TurnReport(question=question.text, voice=question.voice)
+    opts = getattr(stt, "options", None)
+    if opts is not None:
+        report.stt_format = f"{opts.encoding} {opts.sample_rate} Hz"
     finals: List[str] = []
     replies: List[str] = []
     reply_added = asyncio.Event()
@@ -286,7 +296,9 @@ async def run_turn(question: SpokenQuestion, *, stt: Any, llm_: Any, tts: Any,
         turn_handling={"turn_detection": "stt",
                        "endpointing": {"min_delay": ENDPOINTING_DELAY},
                        "interruption": {"enabled": False}},
-        aec_warmup_duration=None, user_away_timeout=None)
+        aec_warmup_duration=None, user_away_timeout=None,
+        # The reply is in: closing need not wait for a last transcript.
+        session_close_transcript_timeout=0.2)
     output = CollectingOutput(marks)
     session.input.audio = RoomLikeInput(question, marks)
     session.output.audio = output
@@ -332,7 +344,9 @@ async def run_turn(question: SpokenQuestion, *, stt: Any, llm_: Any, tts: Any,
         except asyncio.TimeoutError:
             report.errors.append(f"no spoken reply within {timeout:g} s")
     finally:
+        marks.first("reply_done")
         await session.aclose()
+        marks.first("session_closed")
 
     report.transcript = " ".join(finals)
     report.reply = " ".join(replies)
@@ -367,6 +381,19 @@ def _choose_voices(speech: str) -> str:
     return "engines"
 
 
+def _warm_speech_engines() -> None:
+    """Load the emulator's recognizer model now, not when the user starts speaking."""
+    from .emulator import engines
+
+    warm = getattr(engines, "warm_up", None)
+    if callable(warm):
+        warm()
+        return
+    pool = getattr(engines, "_pool", None)
+    if pool is not None:
+        pool.put(pool.get())
+
+
 @contextlib.asynccontextmanager
 async def _services(live: bool, speech: str) -> AsyncIterator[Dict[str, Any]]:
     """Keyword arguments for STT/LLM/TTS: the emulator's URLs, or the real service's."""
@@ -375,9 +402,16 @@ async def _services(live: bool, speech: str) -> AsyncIterator[Dict[str, Any]]:
         return
     from .emulator import Emulator
 
+    if speech == "engines":
+        _warm_speech_engines()
     async with Emulator(host="127.0.0.1", port=0, speech=speech) as emu:
         key = EMULATOR_KEY
-        yield {"stt": {"api_key": key, "ws_url": emu.stt_url},
+        # pocketsphinx's model is wideband: it reads 16 kHz linear PCM well and the
+        # telephone band (8 kHz mu-law, the default) poorly. The tone voices survive
+        # mu-law, so they keep the default.
+        stt_format = ({"encoding": "linear", "sample_rate": 16000} if speech == "engines"
+                      else {})
+        yield {"stt": {"api_key": key, "ws_url": emu.stt_url, **stt_format},
                "llm": {"api_key": key, "api_url": emu.llm_url},
                "tts": {"api_key": key, "ws_url": emu.tts_url},
                "emulator": emu}
@@ -420,7 +454,8 @@ def _print_report(report: TurnReport, voices: str, out_path: Optional[str]) -> N
              "fallback": "the emulator, deterministic tone voices"}[voices]
     print(f"audiocore demo: one voice turn against {where}")
     print(f"  question        {report.question!r} ({report.voice}, 48 kHz stereo, 10 ms frames)")
-    print(f"  user said       {report.transcript!r}")
+    print(f"  user said       {report.transcript!r}"
+          + (f" (STT heard {report.stt_format})" if report.stt_format else ""))
     for call in report.tool_calls:
         print(f"  tool call       {call['name']}({json.dumps(call['arguments'])}) -> "
               f"{call['output']!r}")

@@ -199,6 +199,18 @@ class LLM(llm.LLM):
             self._owns_client = True
         return self._client
 
+    async def _prewarm_impl(self) -> None:
+        # livekit calls this when a session is built: the client's TLS set-up (tens of
+        # ms) and the first connection are paid then, not in the user's first turn. A
+        # bare HEAD of the origin, without the key: any answer leaves a pooled
+        # connection behind.
+        parts = httpx.URL(self._url)
+        origin = parts.copy_with(path="/", query=None, fragment=None)
+        try:
+            await self._http().head(origin, timeout=httpx.Timeout(5.0))
+        except httpx.HTTPError:
+            pass
+
     def chat(
         self,
         *,
