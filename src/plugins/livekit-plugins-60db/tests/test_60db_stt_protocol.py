@@ -202,6 +202,23 @@ def test_replay_keeps_everything_since_the_last_final() -> None:
     assert sent == frames[1:5]
 
 
+def test_replay_trusts_a_final_end_only_within_what_was_sent() -> None:
+    r = ReplayBuffer(max_bytes=1000, preroll_bytes=10)
+    frames = [bytes([i]) * 10 for i in range(6)]
+    for f in frames:
+        r.push(f)
+    for _ in range(5):
+        r.mark_sent(r.peek())  # type: ignore[arg-type]
+    r.mark_final(end=25)  # speech ended inside frame 2: frames 0 and 1 go
+    assert r.start == 20 and r.nbytes == 40
+    r.mark_final(end=10_000)  # beyond what was sent: not trusted -> sent end less pre-roll
+    assert r.start == 40
+    r.rewind()
+    assert r.base == 40
+    r.mark_final(end=20)  # before this connection's audio: not trusted either
+    assert r.start == 40
+
+
 def test_replay_is_bounded_and_survives_changes_during_a_send() -> None:
     r = ReplayBuffer(max_bytes=30, preroll_bytes=0)
     frames = [bytes([i]) * 10 for i in range(5)]

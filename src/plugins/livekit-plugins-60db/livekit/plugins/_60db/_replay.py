@@ -2,14 +2,17 @@
 
 Every fixed frame the stream produces goes in here before it is sent. A reconnect
 rewinds to the oldest frame kept, so the new session hears the utterance in flight from
-its start. A final transcript releases what came before it, except a short pre-roll:
-the final left the server a round trip before it arrived, and the audio in between may
-already hold the next utterance's first sound.
+its start. A final transcript releases the audio before the end of its speech when the
+server says where that is (``timestamp + duration``, checked against what was sent);
+otherwise what was sent before the final arrived, except a short pre-roll: the final
+left the server a round trip earlier, and the audio in between may already hold the
+next utterance's first sound.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Optional
 
 
 class ReplayBuffer:
@@ -31,6 +34,8 @@ class ReplayBuffer:
         self._frames: deque[bytes] = deque()
         self._bytes = 0
         self._next = 0  # index of the first frame not sent on the current connection
+        self._start = 0  # stream offset of self._frames[0]
+        self._base = 0  # stream offset where the current connection's audio began
         self.dropped_bytes = 0
 
     def __len__(self) -> int:
@@ -69,19 +74,44 @@ class ReplayBuffer:
     def rewind(self) -> int:
         """A new connection: everything kept is to be sent again. Returns its bytes."""
         self._next = 0
+        self._base = self._start
         return self._bytes
 
-    def mark_final(self) -> None:
-        """A final transcript arrived: keep only the pre-roll of what was sent, and all
-        that was not."""
-        sent_bytes = sum(len(self._frames[i]) for i in range(self._next))
-        while self._next > 0 and sent_bytes - len(self._frames[0]) >= self._preroll:
-            sent_bytes -= len(self._frames[0])
+    @property
+    def base(self) -> int:
+        """Stream offset of the first byte the current connection was sent."""
+        return self._base
+
+    @property
+    def start(self) -> int:
+        """Stream offset (bytes) of the oldest frame kept."""
+        return self._start
+
+    @property
+    def sent_end(self) -> int:
+        """Stream offset just past the last frame sent on this connection."""
+        return self._start + sum(len(self._frames[i]) for i in range(self._next))
+
+    def mark_final(self, end: Optional[int] = None) -> None:
+        """A final transcript arrived: release the audio it covered.
+
+        ``end`` is the stream offset where the final's speech ended, when the server
+        said so (it must lie within what this connection sent): everything before it is
+        released. Without it the final is taken to cover what was sent, less the
+        pre-roll. Frames not yet sent always stay.
+        """
+        sent_end = self.sent_end
+        if end is not None and self._base <= end <= sent_end:
+            limit = end  # the server's own word: nothing after it belongs to that final
+        else:
+            limit = sent_end - self._preroll
+        while self._next > 0 and self._start + len(self._frames[0]) <= limit:
             self._pop_oldest(count_drop=False)
 
     def _pop_oldest(self, *, count_drop: bool) -> None:
         frame = self._frames.popleft()
         self._bytes -= len(frame)
+        self._start += len(frame)
         if self._next > 0:
             self._next -= 1
         elif count_drop:

@@ -76,6 +76,10 @@ class Transcript:
     language: Optional[str] = None
     confidence: Optional[float] = None
     sentence_id: Optional[Any] = None
+    end_time: Optional[float] = None
+    """``timestamp + duration``: where the speech ended, in seconds of the session's audio
+    (the API reference names both fields without units; the plugin checks the value
+    against what it sent before trusting it)."""
 
 
 @dataclass(frozen=True)
@@ -256,6 +260,10 @@ class SttSession:
         speech_final = data.get("speech_final")
         language = data.get("language")
         confidence = data.get("confidence")
+        ts, dur = data.get("timestamp"), data.get("duration")
+        end_time = None
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (ts, dur)):
+            end_time = float(ts) + float(dur)  # type: ignore[arg-type]
         return Transcript(
             text=text.strip(),
             is_final=bool(is_final),
@@ -264,6 +272,7 @@ class SttSession:
             confidence=float(confidence) if isinstance(confidence, (int, float))
             and not isinstance(confidence, bool) else None,
             sentence_id=data.get("sentence_id"),
+            end_time=end_time,
         )
 
 

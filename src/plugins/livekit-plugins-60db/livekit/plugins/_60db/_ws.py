@@ -69,7 +69,7 @@ async def open_socket(url: str, *, timeout: float, service: str) -> ClientConnec
     """
     try:
         return await connect(url, open_timeout=timeout, max_size=MAX_MESSAGE_BYTES,
-                             logger=ws_logger, compression=None)
+                             logger=ws_logger, compression=None, close_timeout=1.0)
     except InvalidStatus as e:
         response = e.response
         status = response.status_code

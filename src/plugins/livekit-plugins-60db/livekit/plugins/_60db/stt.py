@@ -340,13 +340,16 @@ class SpeechStream(stt.RecognizeStream):
                 if stats.finals or time.monotonic() - stats.opened_at > opts.timeout:
                     failures = 0  # that connection worked; this is a new failure
                 if failures >= len(delays):
+                    if not delays:
+                        e.retryable = False  # retries are off: livekit must not retry either
+                        raise
                     raise APIConnectionError(
                         f"60db STT: gave up after {failures + 1} attempts: {e}",
                         retryable=False) from e
                 delay = delays[failures]
                 failures += 1
                 self._emit_error(e, recoverable=True)
-                logger.warning("60db STT: %s; reconnecting in %.1f s (attempt %d of %d), "
+                logger.warning("%s; reconnecting in %.1f s (attempt %d of %d), "
                                "replaying %d bytes", e, delay, failures, len(delays),
                                self._replay.nbytes)
                 await asyncio.sleep(delay)
@@ -453,7 +456,10 @@ class SpeechStream(stt.RecognizeStream):
                 self._event_ch.send_nowait(out)
                 if out.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
                     final = True
-                    self._replay.mark_final()
+                    end = None
+                    if isinstance(ev, Transcript) and ev.end_time is not None:
+                        end = self._replay.base + int(ev.end_time * self._opts.bytes_per_second)
+                    self._replay.mark_final(end)
                     if stats is not None:
                         stats.finals += 1
             if final:
