@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Optional
 
 from aiohttp import WSMsgType, web
 
-from audiocore import Converter
+from audiocore import downmix, resample
 
 from . import llm as llm_mod
 from .actions import Action, Close, Finish, Recognize, Send, Synthesize
@@ -42,12 +42,13 @@ class _Wire:
     """One WebSocket's sending side, with its fault applied at the wire."""
 
     def __init__(self, ws: web.WebSocketResponse, request: web.Request,
-                 fault: Optional[Fault], sent: List[Any], closing: asyncio.Event,
+                 fault: Optional[Fault], record: Any, closing: asyncio.Event,
                  service: str) -> None:
         self.ws = ws
         self.request = request
         self.fault = fault
-        self.sent = sent
+        self.record = record
+        self.sent: List[Any] = record.sent
         self.closing = closing
         self.service = service
         self.messages = 0
@@ -112,6 +113,7 @@ class _Wire:
             return
         self.closed = True
         self.close_code = code
+        self.record.close_code = code
         if code == ABRUPT:
             # No close frame: the TCP connection just goes away.
             transport = self.request.transport
@@ -354,7 +356,7 @@ class Emulator:
         ws = web.WebSocketResponse(heartbeat=self.ping_interval, max_msg_size=16 << 20)
         await ws.prepare(request)
         assert self._closing is not None
-        wire = _Wire(ws, request, fault, record.sent, self._closing, "stt")
+        wire = _Wire(ws, request, fault, record, self._closing, "stt")
         proto = STTProtocol(
             handshake=self.handshake, authorized=self._key_ok(self._ws_key(request)),
             recognizer_rate=self.engines.recognizer_rate,
@@ -450,7 +452,7 @@ class Emulator:
         ws = web.WebSocketResponse(heartbeat=self.ping_interval, max_msg_size=16 << 20)
         await ws.prepare(request)
         assert self._closing is not None
-        wire = _Wire(ws, request, fault, record.sent, self._closing, "tts")
+        wire = _Wire(ws, request, fault, record, self._closing, "tts")
         synth = self.engines.synthesizer
         proto = TTSProtocol(handshake=self.handshake,
                             authorized=self._key_ok(self._ws_key(request)),
@@ -664,8 +666,7 @@ class Emulator:
     async def _speak(self, text: str, rate: int, voice: Any) -> bytes:
         synth = self.engines.synthesizer
         pcm = await synth.synthesize(text, voice)
-        conv = Converter(synth.rate, 1, rate)
-        return conv.process(pcm) + conv.flush() if pcm else b""
+        return resample(pcm, synth.rate, rate) if pcm else b""
 
     async def _tts_synthesize(self, request: web.Request) -> web.StreamResponse:
         record, fault, refused = await self._rest_begin(request)
@@ -767,8 +768,9 @@ class Emulator:
             record.status = 415
             return _http_error(415, str(e))
         recognizer = self.engines.recognizer()
-        conv = Converter(rate, channels, recognizer.rate)
-        pcm16 = conv.process(pcm) + conv.flush()
+        if channels > 1:
+            pcm = downmix(pcm, channels)
+        pcm16 = resample(pcm, rate, recognizer.rate)
 
         def run() -> List[Any]:
             try:
@@ -790,7 +792,7 @@ class Emulator:
             return web.Response(status=504)
         return web.json_response({
             "success": True, "text": text, "language": language,
-            "duration": round(len(pcm) / (2 * channels * rate), 3),
+            "duration": round(len(pcm) / (2 * rate), 3),
             "segments": [{"text": t, "start": round(s, 3), "end": round(e, 3)}
                          for t, s, e in finals]})
 

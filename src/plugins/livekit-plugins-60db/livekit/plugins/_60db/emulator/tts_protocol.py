@@ -2,7 +2,7 @@
 
 Feed it the client's text frames; it returns :mod:`.actions`. A ``Synthesize`` action
 comes back through :meth:`TTSProtocol.synthesized` with the engine's PCM, which this
-class converts to the context's format (``audiocore.Converter``) and cuts into
+class converts to the context's format (``audiocore.resample``, ``ulaw_encode``) and cuts into
 ``audio_chunk`` messages.
 """
 
@@ -12,7 +12,7 @@ import base64
 import json
 from typing import Any, Dict, List, Optional, Tuple
 
-from audiocore import Converter
+from audiocore import resample, ulaw_encode
 
 from .actions import Action, Close, Send, Synthesize
 from .records import TTSConnection, TTSContext
@@ -207,9 +207,11 @@ class TTSProtocol:
             return []
         out: List[Action] = []
         if pcm:
-            conv = Converter(self.synth_rate, 1, ctx.sample_rate,
-                             out_encoding="mulaw" if ctx.encoding == "MULAW" else "pcm16")
-            audio = conv.process(pcm) + conv.flush()
+            # A whole flush at once: the one-shot resampler has no delay and gives
+            # exactly len * out / in samples.
+            audio = resample(pcm, self.synth_rate, ctx.sample_rate)
+            if ctx.encoding == "MULAW":
+                audio = ulaw_encode(audio)
             pos = 0
             for n in chunk_sizes(len(audio), self._chunk_index):
                 self._chunk_index += 1
