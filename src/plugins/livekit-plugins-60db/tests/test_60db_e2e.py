@@ -139,3 +139,20 @@ def test_demo_live_without_a_key_fails_with_what_to_set(
     args = parser.parse_args(["--live"])
     assert args.func(args) == 2
     assert "SIXTY_DB_API_KEY" in capsys.readouterr().err
+
+
+def test_demo_exits_non_zero_when_the_turn_does_not_complete(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import argparse
+
+    from livekit.plugins._60db import demo
+
+    parser = argparse.ArgumentParser()
+    demo.configure(parser)
+    # Far shorter than the question itself: no reply can come in time.
+    args = parser.parse_args(["--speech", "fallback", "--timeout", "0.3",
+                              "--json", str(tmp_path / "r.json")])
+    assert args.func(args) == 1
+    out = capsys.readouterr()
+    assert "FAILED" in out.err and "no spoken reply within 0.3 s" in out.out
+    assert json.loads((tmp_path / "r.json").read_text())["ok"] is False
