@@ -362,8 +362,16 @@ async def test_one_pooled_connection_serves_many_requests(caplog: pytest.LogCapt
         await resp.write_eof()
         return resp
 
+    heads: List[Any] = []
+
+    async def head(request: web.Request) -> web.Response:
+        heads.append((request.transport.get_extra_info("peername"),
+                      request.headers.get("Authorization")))
+        return web.Response(status=404)
+
     app = web.Application()
     app.router.add_post("/v1/chat/completions", handler)
+    app.router.add_route("HEAD", "/", head)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -372,11 +380,17 @@ async def test_one_pooled_connection_serves_many_requests(caplog: pytest.LogCapt
     try:
         with caplog.at_level(logging.DEBUG):
             model = LLM(api_key=KEY, api_url=f"http://127.0.0.1:{port}/v1/chat/completions")
+            # What an AgentSession does when it is built: the connection opens early.
+            model.prewarm()
+            assert model._prewarm_task is not None
+            await model._prewarm_task
             for _ in range(3):
                 chunks = await _collect(model.chat(chat_ctx=_ctx(), conn_options=FAST))
                 assert _text(chunks) == "pong"
             await model.aclose()
         assert len(peers) == 3 and len(set(peers)) == 1  # one client port: one connection
+        # The prewarm's connection is the one the requests used; it carried no key.
+        assert [h[0] for h in heads] == [peers[0]] and heads[0][1] is None
         assert KEY not in caplog.text
     finally:
         await runner.cleanup()

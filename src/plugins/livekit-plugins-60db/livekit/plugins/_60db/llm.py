@@ -233,10 +233,10 @@ class LLM(llm.LLM):
                          conn_options=conn_options, extra=extra)
 
     async def aclose(self) -> None:
+        await super().aclose()  # a prewarm still running goes first: it uses the client
         if self._client is not None and self._owns_client:
             await self._client.aclose()
         self._client = None
-        await super().aclose()
 
     def __repr__(self) -> str:
         return f"LLM(model={self._opts.model!r}, api_url={redact(self._url)!r}, api_key=***)"
