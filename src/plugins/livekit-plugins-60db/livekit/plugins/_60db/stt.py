@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
-import audiocore
 from livekit import rtc
 from livekit.agents import (
     DEFAULT_API_CONNECT_OPTIONS,
@@ -40,6 +40,7 @@ from . import _config
 from ._backoff import backoff_delays
 from ._errors import _60dbStatusError
 from ._replay import ReplayBuffer
+from ._stt_audio import AudioFramer
 from ._secrets import redact
 from ._stt_protocol import (
     ProtocolError,
@@ -176,7 +177,7 @@ class STT(stt.STT):
             continuous_mode=continuous_mode, utterance_end_ms=utterance_end_ms,
             context=context, frame_ms=frame_ms, ws_url=redact(url))
         self._url = url
-        self._streams: "set[SpeechStream]" = set()
+        self._streams: "weakref.WeakSet[SpeechStream]" = weakref.WeakSet()
 
     @property
     def model(self) -> str:
@@ -254,13 +255,12 @@ class SpeechStream(stt.RecognizeStream):
         super().__init__(stt=stt, conn_options=conn_options)
         self._owner = stt
         self._opts = opts
-        self._converter: Optional[audiocore.Converter] = None
         self._in_format: Optional[tuple[int, int]] = None
-        self._pending = bytearray()
         bps = opts.bytes_per_second
         preroll = int(REPLAY_PREROLL_SECONDS * bps) // opts.frame_bytes * opts.frame_bytes
         self._replay = ReplayBuffer(int(REPLAY_SECONDS * bps), preroll)
-        self._input_done = False
+        self._framer = AudioFramer(out_rate=opts.sample_rate, encoding=opts.encoding,
+                                   frame_bytes=opts.frame_bytes, replay=self._replay)
         self._mapper = TranscriptMapper(default_language=opts.languages[0])
         self._unreported_bytes = 0
         self._sent_bytes = 0
@@ -292,34 +292,6 @@ class SpeechStream(stt.RecognizeStream):
                              f"{self._in_format[1]} ch")
         super().push_frame(frame)
         self._in_format = fmt
-
-    # -- audio: frames -> fixed frames in the replay buffer ---------------------------
-
-    def _take_frame(self, frame: rtc.AudioFrame) -> None:
-        if self._converter is None:
-            self._converter = audiocore.Converter(
-                frame.sample_rate, frame.num_channels, self._opts.sample_rate, 1,
-                out_encoding="mulaw" if self._opts.encoding == "mulaw" else "pcm16",
-                engine="realtime")
-        self._pending += self._converter.process(frame.data)
-        self._cut(partial=False)
-
-    def _cut(self, *, partial: bool) -> None:
-        size = self._opts.frame_bytes
-        pending = self._pending
-        whole = len(pending) // size * size
-        for start in range(0, whole, size):
-            self._replay.push(bytes(pending[start:start + size]))
-        del pending[:whole]
-        if partial and pending:
-            self._replay.push(bytes(pending))
-            pending.clear()
-
-    def _finish_input(self) -> None:
-        if self._converter is not None:
-            self._pending += self._converter.flush()
-        self._cut(partial=True)
-        self._input_done = True
 
     # -- the connection loop ----------------------------------------------------------
 
@@ -411,14 +383,15 @@ class SpeechStream(stt.RecognizeStream):
 
     async def _send_loop(self, ws: ClientConnection, session: SttSession) -> None:
         await self._drain(ws)  # the replay first
-        if not self._input_done:
+        framer = self._framer
+        if not framer.finished:
             async for item in self._input_ch:
                 if isinstance(item, rtc.AudioFrame):
-                    self._take_frame(item)
+                    framer.push(item.data, item.sample_rate, item.num_channels)
                 else:  # a flush: the partial frame goes out now
-                    self._cut(partial=True)
+                    framer.cut_partial()
                 await self._drain(ws)
-            self._finish_input()
+            framer.finish()
             await self._drain(ws)
         session.stop()
         for out in session.data_to_send():

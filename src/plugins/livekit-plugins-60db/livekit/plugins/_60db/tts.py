@@ -270,6 +270,7 @@ class TTS(tts.TTS):
         self._conn_lock: Optional[asyncio.Lock] = None
         self._streams: "weakref.WeakSet[SynthesizeStream]" = weakref.WeakSet()
         self.connections_opened = 0
+        self._prewarm_task: "Optional[asyncio.Future[None]]" = None
 
     @property
     def model(self) -> str:
@@ -287,7 +288,8 @@ class TTS(tts.TTS):
         return f"TTS({self._opts!r})"
 
     def prewarm(self) -> None:
-        asyncio.ensure_future(self._prewarm())
+        """Open the shared socket ahead of the first request."""
+        self._prewarm_task = asyncio.ensure_future(self._prewarm())
 
     async def _prewarm(self) -> None:
         try:
@@ -328,7 +330,7 @@ class TTS(tts.TTS):
                         # retried here already: livekit's loop must not multiply it
                         e.retryable = False
                         raise
-                    logger.warning("60db TTS: %s; reconnecting in %.1f s", e, delays[attempt])
+                    logger.warning("%s; reconnecting in %.1f s", e, delays[attempt])
                     await asyncio.sleep(delays[attempt])
                     attempt += 1
 
@@ -412,11 +414,14 @@ class _Request:
                 if self._completed < self._flushes:
                     raise APIConnectionError("60db TTS: the server closed the context early")
         if self._converter is not None:
-            self._push(self._converter.flush())
+            self._emit(self._converter.flush())  # the resampler's held-back tail
 
     def _push(self, data: bytes) -> None:
         if self._converter is not None and data:
             data = self._converter.process(data)
+        self._emit(data)
+
+    def _emit(self, data: bytes) -> None:
         if data:
             self.pushed_bytes += len(data)
             self._emitter.push(data)
@@ -451,7 +456,8 @@ class ChunkedStream(tts.ChunkedStream):
                 request.flush()
             request.input_done()
             await request.pump()
-            output_emitter.flush()
+            # no output_emitter.flush(): the base ends the segment, and a flush first would
+            # make it append a 10 ms silent marker to the audio
         except APIError as e:
             final = _no_retry_after_audio(e, request)
             if final is None:
