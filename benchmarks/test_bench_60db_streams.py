@@ -1,6 +1,10 @@
 """The 60db plugin's audio paths, timed against the seed's own path in the same run.
 
-Lives here, not in ``audiocore bench``: the core never imports a plugin. Run with
+``test_bench_60db.py`` times the plugin's sans-I/O cores alone (the STT framer, the TTS
+message decoder); this file times the same paths as an agent runs them: through
+livekit's ``RecognizeStream`` / ``ChunkedStream`` machinery and the plugin's tasks,
+with a fake socket at the far end. Lives here, not in ``audiocore bench``: the core
+never imports a plugin. Run with
 ``.venv/bin/python -m pytest benchmarks/test_bench_60db_streams.py`` (add ``--benchmark-only``
 to skip nothing: every test here uses the ``benchmark`` fixture), or as a script,
 ``.venv/bin/python benchmarks/test_bench_60db_streams.py``, for the table alone.
