@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import wave
 from pathlib import Path
 from typing import Any
@@ -103,15 +101,17 @@ async def test_voice_turn_with_flite_and_pocketsphinx() -> None:
     assert report.latency_ms["agent_first_frame"] is not None
 
 
-def _demo(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "audiocore", "demo", *args],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                          env=env)
+def test_demo_command_runs_a_turn_and_writes_its_report(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from audiocore import cli
 
-
-def test_demo_command_runs_a_turn_and_writes_its_report(tmp_path: Path) -> None:
-    proc = _demo(tmp_path, "--speech", "fallback", "--out", "reply.wav", "--json", "report.json")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    monkeypatch.chdir(tmp_path)
+    # Through the audiocore command and its entry point, as `audiocore demo` runs it
+    # (in-process: a fresh interpreter would only add livekit's import time).
+    code = cli.main(["demo", "--speech", "fallback", "--out", "reply.wav",
+                     "--json", "report.json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["ok"] is True and report["voices"] == "fallback"
     assert report["tool_calls"][0]["name"] == "weather"
@@ -121,7 +121,16 @@ def test_demo_command_runs_a_turn_and_writes_its_report(tmp_path: Path) -> None:
         seconds = w.getnframes() / w.getframerate()
     assert seconds == pytest.approx(report["reply_audio_s"], abs=0.01) and seconds > 0.5
     for text in ("user said", "tool call", "weather(", "agent replied", "first agent frame"):
-        assert text in proc.stdout
+        assert text in out
+
+
+def test_demo_is_a_command_of_the_installed_distribution() -> None:
+    # The entry point `bash .ci/setup` installs: what `.venv/bin/audiocore demo` resolves.
+    from importlib.metadata import entry_points
+
+    eps = [ep for ep in entry_points(group="audiocore.commands") if ep.name == "demo"]
+    assert eps and eps[0].value == "livekit.plugins._60db.demo:configure"
+    assert eps[0].dist is not None and eps[0].dist.name == "livekit-plugins-60db"
 
 
 def test_demo_live_without_a_key_fails_with_what_to_set(

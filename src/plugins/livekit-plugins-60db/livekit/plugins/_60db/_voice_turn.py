@@ -477,7 +477,9 @@ def run_command(args: argparse.Namespace) -> int:
     """``audiocore demo``: 0 when the turn completed, 1 when it did not, 2 on bad set-up."""
     level = logging.INFO if args.verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for name in ("livekit", "livekit.agents", "livekit.plugins._60db"):
+    names = ("livekit", "livekit.agents", "livekit.plugins._60db")
+    saved = {name: logging.getLogger(name).level for name in names}
+    for name in names:
         logging.getLogger(name).setLevel(level)
     try:
         report, output, voices = asyncio.run(demo_turn(
@@ -485,6 +487,10 @@ def run_command(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError, OSError) as e:
         print(f"audiocore demo: {e}", file=sys.stderr)
         return 2
+    finally:
+        # Run in-process (tests, notebooks), the caller's logging comes back as it was.
+        for name, old in saved.items():
+            logging.getLogger(name).setLevel(old)
     if args.out:
         _write_wav(args.out, output)
     _print_report(report, voices, args.out)
