@@ -83,6 +83,20 @@ async def test_voice_turn_with_a_tool_call_on_the_tone_voices() -> None:
     assert [lat[k] for k in order] == sorted(lat[k] for k in order)  # type: ignore[type-var]
 
 
+@pytest.mark.asyncio
+async def test_a_failed_llm_request_is_retried_within_the_turn() -> None:
+    from livekit.plugins._60db.emulator import Fault
+
+    async with Emulator(api_keys=[KEY], speech="fallback") as emu:
+        emu.faults.add(Fault("llm", "status", status=503))
+        report, _ = await _turn(emu, "tones")
+        statuses = [r.status for r in emu.records.llm]
+    assert statuses[:2] == [503, 200] and len(statuses) == 3  # retry, then after the tool
+    assert report.ok and report.errors == []
+    assert len(report.warnings) == 1 and "503" in report.warnings[0]
+    assert vt.WEATHER in report.reply
+
+
 @pytest.mark.speech
 @pytest.mark.asyncio
 async def test_voice_turn_with_flite_and_pocketsphinx() -> None:

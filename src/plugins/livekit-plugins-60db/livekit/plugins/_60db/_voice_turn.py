@@ -260,6 +260,7 @@ class TurnReport:
     #: ms after the first frame of the question
     timeline_ms: Dict[str, float] = field(default_factory=dict)
     errors: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -328,8 +329,11 @@ async def run_turn(question: SpokenQuestion, *, stt: Any, llm_: Any, tts: Any,
 
     @session.on("error")
     def _error(ev: Any) -> None:
-        err = getattr(ev, "error", ev)
-        report.errors.append(f"{type(err).__name__}: {err}")
+        err = getattr(ev, "error", ev)  # livekit's STTError/LLMError/TTSError
+        inner = getattr(err, "error", err)
+        text = f"{type(inner).__name__}: {inner}"
+        # A recoverable error was retried by livekit: worth showing, not a failure.
+        (report.warnings if getattr(err, "recoverable", False) else report.errors).append(text)
 
     agent = DemoAgent(marks)
     try:
@@ -369,7 +373,8 @@ async def run_turn(question: SpokenQuestion, *, stt: Any, llm_: Any, tts: Any,
 # -- the command ---------------------------------------------------------------------
 
 def _choose_voices(speech: str) -> str:
-    """"engines" (flite speaks, pocketsphinx listens) or "fallback" (the tone code)."""
+    """Which voices to use: ``"engines"`` (flite speaks, pocketsphinx listens) or
+    ``"fallback"`` (the emulator's tone code)."""
     from .emulator import engines
 
     have = flite_available() and engines.pocketsphinx_available()
@@ -469,6 +474,8 @@ def _print_report(report: TurnReport, voices: str, out_path: Optional[str]) -> N
     for key, label in STAGES:
         v = report.latency_ms.get(key)
         print(f"    {label:<19} " + (f"{v:7.0f} ms" if v is not None else "      --"))
+    for w in report.warnings:
+        print(f"  retried: {w}")
     for e in report.errors:
         print(f"  error: {e}")
 
