@@ -238,3 +238,35 @@ def test_replay_arguments() -> None:
         ReplayBuffer(0, 0)
     with pytest.raises(ValueError, match="preroll_bytes"):
         ReplayBuffer(10, -1)
+
+
+def test_framer_streams_exactly_what_one_conversion_makes() -> None:
+    import audiocore
+
+    from livekit.plugins._60db._stt_audio import AudioFramer
+
+    pcm = bytes(range(256)) * 150  # 9600 stereo samples of a 48 kHz stream
+    replay = ReplayBuffer(1 << 20, 0)
+    framer = AudioFramer(out_rate=8000, encoding="mulaw", frame_bytes=160, replay=replay)
+    pos = 0
+    for n in (0, 4, 68, 2036, 4, 9000, 17 * 4):  # awkward whole-frame chunk sizes
+        framer.push(pcm[pos:pos + n], 48000, 2)
+        pos += n
+    framer.cut_partial()
+    framer.push(pcm[pos:], 48000, 2)
+    framer.finish()
+    framer.finish()  # once
+    sent = []
+    while (f := replay.peek()) is not None:
+        sent.append(f)
+        replay.mark_sent(f)
+    conv = audiocore.Converter(48000, 2, 8000, 1, out_encoding="mulaw", engine="realtime")
+    assert b"".join(sent) == conv.process(pcm) + conv.flush()
+    sizes = [len(f) for f in sent]
+    assert sizes.count(160) >= len(sizes) - 2  # fixed frames but a flush and the tail
+    with pytest.raises(ValueError, match="sample rate"):
+        framer2 = AudioFramer(out_rate=8000, encoding="mulaw", frame_bytes=160, replay=replay)
+        framer2.push(b"\0" * 4, 48000, 2)
+        framer2.push(b"\0" * 4, 16000, 2)
+    with pytest.raises(ValueError, match="encoding"):
+        AudioFramer(out_rate=8000, encoding="opus", frame_bytes=160, replay=replay)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
+import audiocore
 import pytest
 import pytest_asyncio
 from livekit import rtc
@@ -164,6 +164,22 @@ async def test_stall_after_stop_times_out_then_completes_on_a_new_session(
 
 
 @pytest.mark.asyncio
+async def test_missing_session_stopped_after_the_last_final_just_closes(
+        emu: Emulator) -> None:
+    frames = room_frames(TEXT)
+    await transcribe(_stt(emu), frames)
+    sent = emu.records.stt[0].sent
+    assert sent[-1]["type"] == "session_stopped"
+    # the same run again, the server silent from just before session_stopped
+    emu.faults.add(Fault("stt", "stall", after_messages=len(sent) - 1))
+    opts = APIConnectOptions(max_retry=2, retry_interval=0.05, timeout=1.0)
+    events = await transcribe(_stt(emu), frames, conn_options=opts)
+    assert len(emu.records.stt[1].sent) == len(sent) - 1  # all but session_stopped
+    assert len(emu.records.stt) == 2  # no new session: nothing was left to transcribe
+    assert finals(events) == FINALS
+
+
+@pytest.mark.asyncio
 async def test_handshake_5xx_is_retried(emu: Emulator) -> None:
     emu.faults.add(Fault("stt", "refuse", status=503, times=2))
     events = await transcribe(_stt(emu), room_frames(TEXT), conn_options=FAST)
@@ -236,6 +252,20 @@ async def test_unreachable_server_is_a_connection_error() -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_documented_usage_works_as_written(emu: Emulator) -> None:
+    stt = _stt(emu)  # the 60db docs' example, with the emulator's URL
+    texts = []
+    async with stt.stream() as stream:
+        for audio_frame in room_frames(TEXT):
+            stream.push_frame(audio_frame)  # push raw audio frames
+        stream.end_input()
+        async for event in stream:
+            if event.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
+                texts.append(event.alternatives[0].text)
+    assert texts == FINALS
+
+
+@pytest.mark.asyncio
 async def test_recognize(emu: Emulator) -> None:
     frames = room_frames(TEXT, 16000, 1)
     ev = await _stt(emu).recognize(frames)
@@ -244,13 +274,21 @@ async def test_recognize(emu: Emulator) -> None:
 
 
 @pytest.mark.asyncio
-async def test_frames_must_keep_one_format(emu: Emulator) -> None:
+async def test_a_change_of_channels_is_remixed_a_change_of_rate_refused(
+        emu: Emulator) -> None:
+    # livekit commits a turn by pushing mono silence into the (stereo) stream
+    frames = room_frames(TEXT, 48000, 2)
+    silence = rtc.AudioFrame(b"\0\0" * 9600, 48000, 1, 9600)
+    events = await transcribe(_stt(emu), [*frames, silence])
+    assert finals(events) == FINALS
+    as_stereo = rtc.AudioFrame(audiocore.upmix(silence.data, 2), 48000, 2, 9600)
+    assert bytes(emu.records.stt[0].audio) == wire_audio([*frames, as_stereo], 8000, "mulaw")
     stream = _stt(emu).stream()
     try:
         assert isinstance(stream, SpeechStream)
         stream.push_frame(rtc.AudioFrame(b"\0" * 1920, 48000, 2, 480))
-        with pytest.raises(ValueError, match="one format"):
-            stream.push_frame(rtc.AudioFrame(b"\0" * 960, 48000, 1, 480))
+        with pytest.raises(ValueError, match="sample rate"):
+            stream.push_frame(rtc.AudioFrame(b"\0" * 640, 16000, 2, 160))
         with pytest.raises(TypeError, match="rtc.AudioFrame"):
             stream.push_frame(b"\0\0")  # type: ignore[arg-type]
     finally:

@@ -34,11 +34,25 @@ class AudioFramer:
         self.finished = False
 
     def push(self, data: object, sample_rate: int, num_channels: int) -> None:
-        """Convert one frame of interleaved PCM16 (any buffer)."""
+        """Convert one frame of interleaved PCM16 (any buffer).
+
+        The first frame fixes the rate and channel count. A frame with another channel
+        count (livekit itself pushes mono silence into a stereo stream when a turn is
+        committed) is remixed to the first one's by audiocore, so the one converter and
+        its filter state run on undisturbed.
+        """
         if self._converter is None:
             self._converter = audiocore.Converter(
                 sample_rate, num_channels, self._out_rate, 1,
                 out_encoding=self._out_encoding, engine="realtime")  # type: ignore[arg-type]
+        elif sample_rate != self._converter.in_rate:
+            raise ValueError(f"push_frame: frames must keep one sample rate; got "
+                             f"{sample_rate} Hz after {self._converter.in_rate} Hz")
+        elif num_channels != self._converter.in_channels:
+            if num_channels > 1:
+                data = audiocore.downmix(data, num_channels)  # type: ignore[arg-type]
+            if self._converter.in_channels > 1:
+                data = audiocore.upmix(data, self._converter.in_channels)  # type: ignore[arg-type]
         self._pending += self._converter.process(data)  # type: ignore[arg-type]
         self._cut(partial=False)
 

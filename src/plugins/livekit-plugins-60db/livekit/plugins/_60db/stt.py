@@ -136,6 +136,10 @@ class STT(stt.STT):
         frame_ms: audio per WebSocket message (default 20 ms).
     """
 
+    SpeechEventType = stt.SpeechEventType
+    """livekit's event types, here too: the 60db docs compare against
+    ``stt.SpeechEventType.FINAL_TRANSCRIPT`` with ``stt`` an instance of this class."""
+
     def __init__(
         self,
         *,
@@ -255,7 +259,6 @@ class SpeechStream(stt.RecognizeStream):
         super().__init__(stt=stt, conn_options=conn_options)
         self._owner = stt
         self._opts = opts
-        self._in_format: Optional[tuple[int, int]] = None
         bps = opts.bytes_per_second
         preroll = int(REPLAY_PREROLL_SECONDS * bps) // opts.frame_bytes * opts.frame_bytes
         self._replay = ReplayBuffer(int(REPLAY_SECONDS * bps), preroll)
@@ -281,17 +284,12 @@ class SpeechStream(stt.RecognizeStream):
         return self._sent_bytes
 
     def push_frame(self, frame: rtc.AudioFrame) -> None:
-        """Push audio of any rate and channel count (both must stay the same)."""
+        """Push audio of any rate (fixed per stream) and channel count (a frame with
+        another count than the first is remixed to it by audiocore)."""
         if not isinstance(frame, rtc.AudioFrame):
             raise TypeError(f"push_frame: frame must be an rtc.AudioFrame, "
                             f"not {type(frame).__name__}")
-        fmt = (frame.sample_rate, frame.num_channels)
-        if self._in_format is not None and fmt != self._in_format:
-            raise ValueError(f"push_frame: frames must keep one format; got {fmt[0]} Hz × "
-                             f"{fmt[1]} ch after {self._in_format[0]} Hz × "
-                             f"{self._in_format[1]} ch")
-        super().push_frame(frame)
-        self._in_format = fmt
+        super().push_frame(frame)  # livekit refuses a change of sample rate
 
     # -- the connection loop ----------------------------------------------------------
 
@@ -351,9 +349,17 @@ class SpeechStream(stt.RecognizeStream):
                     raise APIConnectionError("60db STT: the session ended before stop")
                 return
             send_t.result()  # stop was sent
+            finals_at_stop = stats.finals
             try:
                 await asyncio.wait_for(asyncio.shield(recv_t), timeout)
             except asyncio.TimeoutError as e:
+                if stats.finals > finals_at_stop:
+                    # the last utterance was finalised: only the acknowledgement is missing
+                    logger.warning("60db STT: no session_stopped within %g s of stop; "
+                                   "closing", timeout)
+                    return
+                # nothing came back for the audio since the last final: a new session
+                # hears it again (the replay) rather than dropping it
                 raise APITimeoutError(
                     f"60db STT: no session_stopped within {timeout:g} s of stop") from e
         except ConnectionClosed as e:

@@ -94,13 +94,20 @@ class _Connection:
     def alive(self) -> bool:
         return not self._closed and self.error is None
 
-    async def wait_ready(self, timeout: float) -> None:
+    async def wait_ready(self, timeout: float, *, expect_preamble: Optional[bool]) -> bool:
         """Wait for the preamble: ``connection_established`` if the server sends anything
-        first, nothing if it stays silent for :data:`PREAMBLE_GRACE`."""
+        first, nothing if it stays silent for :data:`PREAMBLE_GRACE` (or at all, when an
+        earlier socket of this server sent none). Returns whether a preamble came."""
+        if expect_preamble is False:
+            return False
         try:
-            await asyncio.wait_for(self._preamble_seen.wait(), PREAMBLE_GRACE)
-        except asyncio.TimeoutError:
-            return
+            await asyncio.wait_for(self._preamble_seen.wait(),
+                                   timeout if expect_preamble else PREAMBLE_GRACE)
+        except asyncio.TimeoutError as e:
+            if expect_preamble:
+                raise APITimeoutError(
+                    f"60db TTS: no connection_established within {timeout:g} s") from e
+            return False
         try:
             await asyncio.wait_for(self._established.wait(), timeout)
         except asyncio.TimeoutError as e:
@@ -108,6 +115,7 @@ class _Connection:
                 f"60db TTS: no connection_established within {timeout:g} s") from e
         if self.error is not None:
             raise self.error
+        return True
 
     def open(self, context_id: str, opts: TTSOptions) -> asyncio.Queue[_Item]:
         if not self.alive:
@@ -271,6 +279,10 @@ class TTS(tts.TTS):
         self._streams: "weakref.WeakSet[SynthesizeStream]" = weakref.WeakSet()
         self.connections_opened = 0
         self._prewarm_task: "Optional[asyncio.Future[None]]" = None
+        # whether this server opens with connecting/connection_established (the API
+        # reference) or says nothing (the seed): learnt on the first socket, so that
+        # later sockets wait neither the grace period nor for a preamble never sent
+        self._preamble: Optional[bool] = None
 
     @property
     def model(self) -> str:
@@ -316,7 +328,8 @@ class TTS(tts.TTS):
                                            timeout=conn_options.timeout, service="TTS")
                     conn = _Connection(ws)
                     try:
-                        await conn.wait_ready(conn_options.timeout)
+                        self._preamble = await conn.wait_ready(
+                            conn_options.timeout, expect_preamble=self._preamble)
                     except BaseException:
                         await conn.aclose()
                         raise
