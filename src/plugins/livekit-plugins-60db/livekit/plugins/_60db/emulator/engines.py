@@ -57,19 +57,31 @@ def flite_path() -> Optional[str]:
 
 
 class _DecoderPool:
-    """Loaded pocketsphinx decoders, reused: loading the model takes about a second."""
+    """Loaded pocketsphinx decoders, reused: loading the model takes about a second.
 
-    def __init__(self) -> None:
+    Each comes back with its cepstral mean reset to the model's initial one, so that a
+    session's results do not depend on the sessions before it.
+    """
+
+    def __init__(self, **config: Any) -> None:
+        self._config = config
         self._lock = threading.Lock()
         self._idle: List[Any] = []
+        self._initial_cmn: Optional[str] = None
 
     def get(self) -> Any:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        from pocketsphinx import Decoder
+            decoder = self._idle.pop() if self._idle else None
+        if decoder is None:
+            from pocketsphinx import Decoder
 
-        return Decoder(samprate=16000, loglevel="FATAL")
+            decoder = Decoder(samprate=16000, loglevel="FATAL", **self._config)
+            with self._lock:
+                if self._initial_cmn is None:
+                    self._initial_cmn = decoder.get_cmn()
+        elif self._initial_cmn is not None:
+            decoder.set_cmn(self._initial_cmn)
+        return decoder
 
     def put(self, decoder: Any) -> None:
         with self._lock:
@@ -77,26 +89,45 @@ class _DecoderPool:
                 self._idle.append(decoder)
 
 
-_pool = _DecoderPool()
+# Live cepstral mean normalisation for the streaming pass (interims), batch (the
+# mean of the whole utterance) for the finals. Live CMN starts from a fixed prior that
+# fits wideband speech; on telephone-band audio it needs many seconds to adapt:
+# measured on flite speech at 8 kHz mu-law, live CMN from its prior gave 78 % word
+# errors where batch CMN gave 10 % (16 kHz: 2 % both).
+_live_pool = _DecoderPool()
+_batch_pool = _DecoderPool(cmn="batch")
+
+DEFAULT_ENDPOINT = 0.7
 
 
 class SphinxRecognizer:
     """Streaming pocketsphinx: its endpointer (VAD) cuts utterances, interim
-    hypotheses come every ``interim_interval`` seconds of speech, a final at each
-    endpoint. CPU-heavy: the server runs :meth:`feed` in a worker thread."""
+    hypotheses come every ``interim_interval`` seconds of speech from a streaming
+    pass, and each utterance's final from a second pass over the whole utterance
+    with batch cepstral normalisation (whose mean then seeds the streaming pass).
+    CPU-heavy: the server runs :meth:`feed` in a worker thread.
+
+    ``window`` is the endpointer's decision window in seconds (the session's
+    ``utterance_end_ms`` when given). Short windows split utterances at every pause
+    and cost accuracy, most on narrowband audio: on flite speech at 8 kHz mu-law the
+    word error rate measured 39 % at 0.3 s, 12 % at 0.6 s, 10 % at 1.0 s.
+    """
 
     rate = 16000
     blocking = True
     name = "pocketsphinx"
 
-    def __init__(self, interim_interval: float = 0.3) -> None:
+    def __init__(self, interim_interval: float = 0.3,
+                 window: float = DEFAULT_ENDPOINT) -> None:
         from pocketsphinx import Endpointer
 
         self._interim_interval = interim_interval
-        self._ep = Endpointer(window=0.3, ratio=0.9, sample_rate=self.rate)
+        self._ep = Endpointer(window=window, ratio=0.9, sample_rate=self.rate)
         self._frame = self._ep.frame_bytes
-        self._decoder: Any = None
+        self._live: Any = None
+        self._batch: Any = None
         self._pending = bytearray()
+        self._utterance = bytearray()
         self._in_utt = False
         self._utt_start = 0.0
         self._since_interim = 0.0
@@ -104,9 +135,9 @@ class SphinxRecognizer:
         self._pos = 0.0
 
     def _dec(self) -> Any:
-        if self._decoder is None:
-            self._decoder = _pool.get()
-        return self._decoder
+        if self._live is None:
+            self._live = _live_pool.get()
+        return self._live
 
     def _hyp(self) -> str:
         hyp = self._dec().hyp()
@@ -121,9 +152,11 @@ class SphinxRecognizer:
             # The endpointer hands back audio from before the transition (its window).
             self._utt_start = max(0.0, self._ep.speech_start)
             dec.start_utt()
+            self._utterance.clear()
             events.append(("speech_started", "", self._utt_start, self._utt_start))
             self._since_interim, self._last_hyp = 0.0, ""
         dec.process_raw(speech, False, False)
+        self._utterance += speech
         self._since_interim += len(speech) / (2 * self.rate)
         if self._since_interim >= self._interim_interval:
             self._since_interim = 0.0
@@ -135,10 +168,19 @@ class SphinxRecognizer:
             self._end(events, self._ep.speech_end)
 
     def _end(self, events: List[Event], end: float) -> None:
-        dec = self._dec()
-        dec.end_utt()
+        self._dec().end_utt()
         self._in_utt = False
-        events.append(("final", self._hyp(), self._utt_start, max(end, self._utt_start)))
+        if self._batch is None:
+            self._batch = _batch_pool.get()
+        batch = self._batch
+        batch.start_utt()
+        batch.process_raw(bytes(self._utterance), False, True)
+        batch.end_utt()
+        hyp = batch.hyp()
+        text = hyp.hypstr.strip() if hyp is not None else ""
+        self._live.set_cmn(batch.get_cmn())
+        self._utterance.clear()
+        events.append(("final", text, self._utt_start, max(end, self._utt_start)))
 
     def feed(self, pcm: bytes) -> List[Event]:
         events: List[Event] = []
@@ -162,15 +204,18 @@ class SphinxRecognizer:
         return events
 
     def close(self) -> None:
-        if self._decoder is not None:
-            if self._in_utt:
+        for attr, pool in (("_live", _live_pool), ("_batch", _batch_pool)):
+            decoder = getattr(self, attr)
+            setattr(self, attr, None)
+            if decoder is None:
+                continue
+            if attr == "_live" and self._in_utt:
                 try:
-                    self._decoder.end_utt()
+                    decoder.end_utt()
                 except Exception:  # a decoder in a bad state is not worth keeping
-                    self._decoder = None
-                    return
-            _pool.put(self._decoder)
-            self._decoder = None
+                    continue
+            pool.put(decoder)
+        self._in_utt = False
 
 
 class ToneSynthesizer:
@@ -272,9 +317,13 @@ class Engines:
         self._flite = FliteSynthesizer(voice, flite) if flite else None
         self._tones = ToneSynthesizer()
 
-    def recognizer(self, interim_interval: Optional[float] = None) -> Any:
+    def recognizer(self, interim_interval: Optional[float] = None,
+                   endpoint: Optional[float] = None) -> Any:
+        """A new recognizer; ``endpoint`` (seconds of silence that end an utterance)
+        applies to pocketsphinx, whose endpointer needs it; the tone code has its own
+        fixed silences."""
         if self.stt_engine == "pocketsphinx":
-            return SphinxRecognizer(interim_interval or 0.3)
+            return SphinxRecognizer(interim_interval or 0.3, endpoint or DEFAULT_ENDPOINT)
         return ToneRecognizer(interim_interval or 0.25)
 
     @property

@@ -376,8 +376,8 @@ class Emulator:
                     if gone or wire.closed:
                         continue
                     if recognizer is None:
-                        interval = _interim_interval(record.start)
-                        recognizer = self.engines.recognizer(interval)
+                        interval, endpoint = _timing(record.start)
+                        recognizer = self.engines.recognizer(interval, endpoint)
                     if isinstance(action, Recognize):
                         fn, args = recognizer.feed, (action.pcm,)
                     else:
@@ -401,18 +401,15 @@ class Emulator:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
                     actions = proto.receive_text(msg.data)
-                    before = len(record.audio)
                 elif msg.type == WSMsgType.BINARY:
-                    before = len(record.audio)
                     actions = proto.receive_bytes(msg.data)
                 else:
                     continue
+                # Recorded even when stalled: the records show what arrived.
                 wire.received_bytes = len(record.audio)
                 if wire.stalled:
                     continue
-                if len(record.audio) != before or (fault is not None and fault.after_bytes
-                                                   is not None):
-                    await wire.check()
+                await wire.check()
                 for a in actions:
                     queue.put_nowait(a)
                 if task.done():
@@ -819,13 +816,18 @@ def _sse(payload: Any) -> bytes:
     return f"data: {data}\n\n".encode()
 
 
-def _interim_interval(start: Optional[Dict[str, Any]]) -> Optional[float]:
-    config = (start or {}).get("config")
-    if isinstance(config, dict):
-        ms = config.get("interim_results_frequency")
-        if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0:
-            return ms / 1000.0
-    return None
+def _timing(start: Optional[Dict[str, Any]]) -> "tuple[Optional[float], Optional[float]]":
+    """Seconds between interim results and of the endpoint silence, from ``start``'s
+    ``interim_results_frequency`` and ``utterance_end_ms`` (both in ms)."""
+    start = start or {}
+    config = start.get("config")
+    out: List[Optional[float]] = []
+    for name in ("interim_results_frequency", "utterance_end_ms"):
+        ms = config.get(name) if isinstance(config, dict) else None
+        ms = start.get(name) if ms is None else ms
+        ok = isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0
+        out.append(ms / 1000.0 if ok else None)  # type: ignore[operator]
+    return out[0], out[1]
 
 
 def _ndjson_chunks(total: int) -> List[int]:

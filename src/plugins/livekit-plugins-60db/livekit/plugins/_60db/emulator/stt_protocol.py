@@ -209,7 +209,7 @@ class STTProtocol:
             return self._fail(f"Unsupported sample_rate {rate!r} "
                               f"({', '.join(map(str, SAMPLE_RATES))})",
                               "INVALID_CONFIG", CLOSE_POLICY)
-        end_ms = config.get("utterance_end_ms")
+        end_ms = config.get("utterance_end_ms", msg.get("utterance_end_ms"))
         if end_ms is not None and (isinstance(end_ms, bool) or not isinstance(end_ms, int)
                                    or end_ms < 300):
             return self._fail("utterance_end_ms must be an integer >= 300", "INVALID_CONFIG",
