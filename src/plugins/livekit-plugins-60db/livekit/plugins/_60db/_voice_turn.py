@@ -42,6 +42,9 @@ INSTRUCTIONS = ("You are a voice assistant. When asked about the weather, call t
 # The session's own wait after the STT's end of speech before it answers; the STT has
 # already waited for silence, so a short one is enough.
 ENDPOINTING_DELAY = 0.2
+# Silence that ends an utterance at the recognizer (the service's minimum): a short
+# question needs no longer pause.
+UTTERANCE_END_MS = 300
 
 
 # -- the question, as a room would deliver it ---------------------------------------
@@ -386,21 +389,30 @@ def _choose_voices(speech: str) -> str:
     return "engines"
 
 
-def _warm_speech_engines() -> None:
-    """Load the emulator's recognizer model now, not when the user starts speaking."""
+def _warm_speech_engines(question: SpokenQuestion) -> None:
+    """Load the emulator's recognizer models now, not when the user starts speaking.
+
+    One recognition of the question, through the emulator's public engine API, before
+    the turn: its decoders go back to the emulator's pool and the session's
+    recognizer starts with them loaded (about a second of model loading here).
+    """
     from .emulator import engines
 
-    warm = getattr(engines, "warm_up", None)
-    if callable(warm):
-        warm()
+    conv = audiocore.Converter(ROOM_RATE, ROOM_CHANNELS, 16000, 1)
+    pcm = b"".join(bytes(conv.process(f)) for f in question.frames) + conv.flush()
+    recognizer = engines.Engines("engines").recognizer()
+    if getattr(recognizer, "rate", 16000) != 16000:
         return
-    pool = getattr(engines, "_pool", None)
-    if pool is not None:
-        pool.put(pool.get())
+    try:
+        recognizer.feed(pcm)
+        recognizer.finish()
+    finally:
+        recognizer.close()
 
 
 @contextlib.asynccontextmanager
-async def _services(live: bool, speech: str) -> AsyncIterator[Dict[str, Any]]:
+async def _services(live: bool, speech: str,
+                    question: SpokenQuestion) -> AsyncIterator[Dict[str, Any]]:
     """Keyword arguments for STT/LLM/TTS: the emulator's URLs, or the real service's."""
     if live:
         yield {"stt": {}, "llm": {}, "tts": {}}
@@ -408,14 +420,14 @@ async def _services(live: bool, speech: str) -> AsyncIterator[Dict[str, Any]]:
     from .emulator import Emulator
 
     if speech == "engines":
-        _warm_speech_engines()
+        _warm_speech_engines(question)
     async with Emulator(host="127.0.0.1", port=0, speech=speech) as emu:
         key = EMULATOR_KEY
         # pocketsphinx's model is wideband: it reads 16 kHz linear PCM well and the
         # telephone band (8 kHz mu-law, the default) poorly. The tone voices survive
         # mu-law, so they keep the default.
-        stt_format = ({"encoding": "linear", "sample_rate": 16000} if speech == "engines"
-                      else {})
+        stt_format = ({"encoding": "linear", "sample_rate": 16000,
+                       "utterance_end_ms": UTTERANCE_END_MS} if speech == "engines" else {})
         yield {"stt": {"api_key": key, "ws_url": emu.stt_url, **stt_format},
                "llm": {"api_key": key, "api_url": emu.llm_url},
                "tts": {"api_key": key, "ws_url": emu.tts_url},
@@ -432,7 +444,7 @@ async def demo_turn(question_text: str, *, live: bool = False, speech: str = "au
     voice = ("flite" if flite_available() else "tones") if live else (
         "flite" if voices == "engines" else "tones")
     question = speak_question(question_text, voice, trailing_silence=0.0)
-    async with _services(live, voices) as kw:
+    async with _services(live, voices, question) as kw:
         stt, model, tts = STT(**kw["stt"]), LLM(**kw["llm"]), TTS(**kw["tts"])
         try:
             report, output = await run_turn(question, stt=stt, llm_=model, tts=tts,
