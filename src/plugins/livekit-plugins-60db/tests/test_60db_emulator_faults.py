@@ -292,3 +292,19 @@ async def test_rest_faults_by_path(emu: Emulator) -> None:
         r = await http.post("/stt", files={"audio": ("a.wav", b"", "audio/wav")},
                             headers=headers)
         assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+
+
+@pytest.mark.asyncio
+async def test_llm_non_streaming_faults(emu: Emulator) -> None:
+    headers = {"Authorization": f"Bearer {KEY}"}
+    async with httpx.AsyncClient() as http:
+        emu.faults.add(Fault("llm", "malformed"))
+        r = await http.post(emu.llm_url, json={"messages": USER}, headers=headers)
+        assert r.status_code == 200
+        with pytest.raises(ValueError):
+            r.json()
+        emu.faults.add(Fault("llm", "truncate"))
+        with pytest.raises(httpx.RemoteProtocolError):  # body shorter than its length
+            await http.post(emu.llm_url, json={"messages": USER}, headers=headers)
+        r = await http.post(emu.llm_url, json={"messages": USER}, headers=headers)
+        assert r.json()["object"] == "chat.completion"  # the plan is used up

@@ -291,6 +291,12 @@ def test_llm_rules() -> None:
     assert after.content == "The result is: sunny." and not after.tool_calls
     assert rules({"messages": [{"role": "user", "content": "Tell me a joke."}]}).content == \
         "You said: Tell me a joke."
+    # A word of the tool's name names it; short words ("get") do not.
+    said = rules({"messages": [{"role": "user", "content": "What is the weather in Oslo?"}],
+                  "tools": TOOLS})
+    assert said.tool_calls[0].arguments["city"] == "Oslo"
+    plain = rules({"messages": [{"role": "user", "content": "get me a coffee"}], "tools": TOOLS})
+    assert plain.tool_calls == [] and plain.content == "You said: get me a coffee."
 
 
 def test_llm_queue_and_stream_chunks() -> None:

@@ -60,8 +60,16 @@ def speech() -> List[bytes]:
 
 @pytest_asyncio.fixture
 async def emu() -> AsyncIterator[Emulator]:
-    async with Emulator(api_keys={KEY}, speech="engines") as e:
+    async with Emulator(api_keys={KEY}, speech="engines", preload=True) as e:
         yield e
+
+
+@pytest.mark.asyncio
+async def test_preload_fills_the_decoder_pools(emu: Emulator) -> None:
+    from livekit.plugins._60db.emulator import engines
+
+    assert emu.engines.stt_engine == "pocketsphinx"
+    assert engines._live_pool._idle and engines._batch_pool._idle
 
 
 @pytest.mark.asyncio

@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     # A key the user chose is theirs to paste; only the built-in default is printed.
     shown = DEFAULT_KEY if not args.api_keys else "<one of the keys you passed>"
     try:
+        # Engines load before the URLs are printed: the first session does not wait.
         emu = Emulator(api_keys=set(keys), port=args.port, handshake=args.handshake,
-                       host=args.host, speech=args.speech)
+                       host=args.host, speech=args.speech, preload=True)
     except (ValueError, RuntimeError) as e:
         print(f"audiocore emulate 60db: {e}", file=sys.stderr)
         return 2

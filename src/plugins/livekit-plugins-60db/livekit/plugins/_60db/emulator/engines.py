@@ -96,6 +96,7 @@ class _DecoderPool:
 # errors where batch CMN gave 10 % (16 kHz: 2 % both).
 _live_pool = _DecoderPool()
 _batch_pool = _DecoderPool(cmn="batch")
+_pool = _live_pool  # for code that reaches the streaming pool directly; Engines.warm_up is public
 
 DEFAULT_ENDPOINT = 0.7
 
@@ -325,6 +326,17 @@ class Engines:
         if self.stt_engine == "pocketsphinx":
             return SphinxRecognizer(interim_interval or 0.3, endpoint or DEFAULT_ENDPOINT)
         return ToneRecognizer(interim_interval or 0.25)
+
+    def warm_up(self) -> None:
+        """Loads the engines before the first session (blocking: call it from a
+        thread, or use ``Emulator(preload=True)`` / ``await emu.warm_up()``): one
+        pocketsphinx decoder of each kind into the pools (about a second each), and
+        flite run once. Nothing to do for the tone code."""
+        if self.stt_engine == "pocketsphinx":
+            for pool in (_live_pool, _batch_pool):
+                pool.put(pool.get())
+        if self._flite is not None:
+            self._flite.synthesize_sync("ready")
 
     @property
     def recognizer_rate(self) -> int:

@@ -69,6 +69,25 @@ def _tools(body: Dict[str, Any]) -> List[Dict[str, Any]]:
     return out
 
 
+_PREPOSITIONS = {"in", "at", "for", "to", "from", "of", "near", "about", "on"}
+
+
+def _name_words(name: str) -> List[str]:
+    """The words of a tool name (snake_case or camelCase), lower case."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    return [w.lower() for w in spaced.split() if w]
+
+
+def _names_tool(name: str, text: str) -> bool:
+    lowered = text.lower()
+    if name.lower() in lowered or " ".join(_name_words(name)) in lowered:
+        return True
+    # A word of the name of four letters or more ("weather" in get_weather): short
+    # ones such as "get" or "set" would match almost any request.
+    said = set(re.findall(r"[a-z0-9']+", lowered))
+    return any(len(w) >= 4 and w in said for w in _name_words(name))
+
+
 def _argument_for(schema: Dict[str, Any], words: List[str], numbers: List[str]) -> Any:
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
@@ -83,7 +102,14 @@ def _argument_for(schema: Dict[str, Any], words: List[str], numbers: List[str]) 
         return []
     if kind == "object":
         return {}
-    return words[-1] if words else ""
+    if not words:
+        return ""
+    # "weather in Paris", "a table for Anna": the word after the last preposition,
+    # else the last word.
+    for i in range(len(words) - 2, -1, -1):
+        if words[i].lower() in _PREPOSITIONS:
+            return words[i + 1]
+    return words[-1]
 
 
 class ScriptedModel:
@@ -133,10 +159,12 @@ class ScriptedModel:
         1. If the last message is a tool result (``role: "tool"``): "The result is:
            <its content>."
         2. Else, if tools are offered and the last user message names one (its name,
-           or the name with ``_`` read as spaces, case-insensitive): a call of that
-           tool, arguments filled from its JSON schema: strings get the last word of
-           the message that is not part of the tool's name, numbers the first number
-           in it, booleans ``true``, enums their first value.
+           the name with ``_`` or camelCase read as spaces, or one of its words of four
+           letters or more, case-insensitive: "weather" names ``get_weather``): a call
+           of the first such tool, arguments filled from its JSON schema: strings get
+           the word after the message's last preposition ("in Paris"), else its last
+           word, leaving out the words of the tool's name; numbers the first number in
+           it, booleans ``true``, enums their first value.
         3. Else, a message from the user: "You said: <it>." (a greeting gets "Hello!
            How can I help you today?").
         4. Else (no user message): "Hello! How can I help you today?".
@@ -150,12 +178,10 @@ class ScriptedModel:
             return Reply(content=body["text"].strip())  # the SDK's text-correction mode
         if user is None:
             return Reply(content="Hello! How can I help you today?")
-        lowered = user.lower()
         for fn in _tools(body):
             name = fn["name"]
-            spoken = name.replace("_", " ").lower()
-            if name.lower() in lowered or spoken in lowered:
-                name_words = set(spoken.split())
+            if _names_tool(name, user):
+                name_words = set(_name_words(name))
                 words = [w for w in re.findall(r"[A-Za-z][\w'-]*", user)
                          if w.lower() not in name_words]
                 numbers = re.findall(r"-?\d+(?:\.\d+)?", user)

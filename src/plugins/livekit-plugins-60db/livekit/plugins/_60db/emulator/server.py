@@ -148,6 +148,8 @@ class Emulator:
             within half of it); ``None`` disables them.
         credit_balance: what ``connection_established`` reports.
         voice: the flite voice (16 kHz voices only: ``kal16``, ``slt``, ``rms``, ``awb``).
+        preload: load the speech engines while starting (see :meth:`warm_up`), so that
+            the first session does not wait for the model.
 
     Use ``async with Emulator(...) as emu`` on an event loop, or ``with Emulator(...) as
     emu`` (equivalently :meth:`start` / :meth:`stop`) to run it on a thread of its own,
@@ -164,7 +166,8 @@ class Emulator:
                  handshake: str = "docs", *, host: str = "127.0.0.1",
                  speech: Speech = "auto", empty_final_every: int = 0,
                  max_tts_contexts: int = 8, ping_interval: Optional[float] = 30.0,
-                 credit_balance: float = 100.0, voice: str = "kal16") -> None:
+                 credit_balance: float = 100.0, voice: str = "kal16",
+                 preload: bool = False) -> None:
         if isinstance(api_keys, str):
             raise TypeError("api_keys must be a collection of keys, not one str")
         self.api_keys = None if api_keys is None else frozenset(api_keys)
@@ -184,6 +187,7 @@ class Emulator:
         self.max_tts_contexts = max_tts_contexts
         self.ping_interval = ping_interval
         self.credit_balance = credit_balance
+        self.preload = preload
         self.faults = FaultPlan()
         self.records = Records()
         self.llm = llm_mod.ScriptedModel()
@@ -235,6 +239,8 @@ class Emulator:
         if self._runner is not None:
             raise RuntimeError("Emulator is already running")
         self._closing = asyncio.Event()
+        if self.preload:
+            await self.warm_up()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/ws/stt", self._stt)
         app.router.add_get("/ws/tts", self._tts)
@@ -264,6 +270,11 @@ class Emulator:
             self._closing.set()
         await runner.shutdown()
         await runner.cleanup()
+
+    async def warm_up(self) -> None:
+        """Loads the speech engines now (in a worker thread): a pocketsphinx decoder of
+        each kind (about a second each) and one flite run. Cheap when already done."""
+        await asyncio.to_thread(self.engines.warm_up)
 
     def start(self) -> "Emulator":
         """Runs the emulator on a thread of its own; returns once it listens."""
@@ -417,13 +428,17 @@ class Emulator:
         finally:
             gone = True
             queue.put_nowait(None)
+            finished = False
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=30)
+                finished = True
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 task.cancel()
             except Exception:
                 logger.exception("STT session worker failed")
-            if recognizer is not None:
+            # A worker cut short may still be decoding in its thread: its decoders are
+            # dropped, not pooled for another session.
+            if recognizer is not None and finished:
                 await asyncio.to_thread(recognizer.close)
             record.close_code = wire.close_code if wire.close_code is not None else ws.close_code
         return ws
