@@ -389,39 +389,18 @@ def _choose_voices(speech: str) -> str:
     return "engines"
 
 
-def _warm_speech_engines(question: SpokenQuestion) -> None:
-    """Load the emulator's recognizer models now, not when the user starts speaking.
-
-    One recognition of the question, through the emulator's public engine API, before
-    the turn: its decoders go back to the emulator's pool and the session's
-    recognizer starts with them loaded (about a second of model loading here).
-    """
-    from .emulator import engines
-
-    conv = audiocore.Converter(ROOM_RATE, ROOM_CHANNELS, 16000, 1)
-    pcm = b"".join(bytes(conv.process(f)) for f in question.frames) + conv.flush()
-    recognizer = engines.Engines("engines").recognizer()
-    if getattr(recognizer, "rate", 16000) != 16000:
-        return
-    try:
-        recognizer.feed(pcm)
-        recognizer.finish()
-    finally:
-        recognizer.close()
-
-
 @contextlib.asynccontextmanager
-async def _services(live: bool, speech: str,
-                    question: SpokenQuestion) -> AsyncIterator[Dict[str, Any]]:
+async def _services(live: bool, speech: str) -> AsyncIterator[Dict[str, Any]]:
     """Keyword arguments for STT/LLM/TTS: the emulator's URLs, or the real service's."""
     if live:
         yield {"stt": {}, "llm": {}, "tts": {}}
         return
     from .emulator import Emulator
 
-    if speech == "engines":
-        _warm_speech_engines(question)
-    async with Emulator(host="127.0.0.1", port=0, speech=speech) as emu:
+    # preload: pocketsphinx's model (about a second to load) is in memory before the
+    # user speaks, not loaded inside "end of speech -> final transcript".
+    async with Emulator(host="127.0.0.1", port=0, speech=speech,
+                        preload=speech == "engines") as emu:
         key = EMULATOR_KEY
         # pocketsphinx's model is wideband: it reads 16 kHz linear PCM well and the
         # telephone band (8 kHz mu-law, the default) poorly. The tone voices survive
@@ -444,7 +423,7 @@ async def demo_turn(question_text: str, *, live: bool = False, speech: str = "au
     voice = ("flite" if flite_available() else "tones") if live else (
         "flite" if voices == "engines" else "tones")
     question = speak_question(question_text, voice, trailing_silence=0.0)
-    async with _services(live, voices, question) as kw:
+    async with _services(live, voices) as kw:
         stt, model, tts = STT(**kw["stt"]), LLM(**kw["llm"]), TTS(**kw["tts"])
         try:
             report, output = await run_turn(question, stt=stt, llm_=model, tts=tts,
