@@ -130,3 +130,35 @@ async def test_faults_map_to_errors_and_retries(fault: Fault, requests: int, out
             if e is not None:
                 assert KEY not in str(e) and KEY not in repr(e)
     assert KEY not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_the_seeds_documented_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The 60db docs: a global key from ``_60dbClient``, the URL from the environment,
+    ``async for chunk in model.chat(chat_ctx=ctx, conn_options=opts)``, and
+    ``except APIConnectionError`` for HTTP errors."""
+    from livekit.plugins._60db import _60dbClient, _config
+
+    monkeypatch.setattr(_config, "_default_client", None)
+    monkeypatch.delenv("SIXTY_DB_API_KEY", raising=False)
+    async with Emulator(api_keys=[KEY], speech="fallback") as emu:
+        monkeypatch.setenv("SIXTY_DB_LLM_URL", emu.llm_url)
+        _60dbClient(KEY)
+        model = LLM()
+        opts = APIConnectOptions(timeout=30.0)
+        emu.llm.queue_reply("Hello from 60db.")
+        text = ""
+        async for chunk in model.chat(chat_ctx=_ctx(), conn_options=opts):
+            if chunk.delta and chunk.delta.content:
+                text += chunk.delta.content
+        assert text == "Hello from 60db."
+        assert emu.records.llm[-1].status == 200
+        emu.faults.add(Fault("llm", "status", status=401))
+        caught = None
+        try:
+            async for _ in model.chat(chat_ctx=_ctx(), conn_options=opts):
+                pass
+        except APIConnectionError as e:  # as the docs say to catch HTTP errors
+            caught = e
+        assert caught is not None and getattr(caught, "status_code", None) == 401
+        await model.aclose()
