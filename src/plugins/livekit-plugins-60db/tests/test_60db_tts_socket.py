@@ -97,6 +97,12 @@ async def test_one_socket_for_many_requests_every_context_closed(emu: Emulator) 
         await _settle(conn)
         assert tts.connections_opened == 1
         assert len(conn.opened) == 5 and sorted(conn.closed) == sorted(conn.opened)
+        assert tts._conn is not None and tts._conn._queues == {}  # nothing held per request
+        for _ in range(100):  # the context_closed replies clear the client's side too
+            if not tts._conn.state.open_contexts:
+                break
+            await asyncio.sleep(0.01)
+        assert tts._conn.state.open_contexts == []
         assert conn.open_contexts == []
         streamed = conn.contexts[conn.opened[-1]]
         # the stream sends and flushes sentence by sentence

@@ -65,6 +65,9 @@ REPLAY_SECONDS = 30.0
 """The most audio replayed after a reconnect (the newest part of a longer utterance)."""
 REPLAY_PREROLL_SECONDS = 0.2
 """Audio kept from before the last final transcript for a replay."""
+STOP_TAIL_SECONDS = 1.0
+"""When ``session_stopped`` does not come: a final after ``stop`` leaving at most this much
+audio after it means the session is done; more means a new session must hear it."""
 
 
 def _wire_encoding(encoding: str) -> str:
@@ -353,8 +356,10 @@ class SpeechStream(stt.RecognizeStream):
             try:
                 await asyncio.wait_for(asyncio.shield(recv_t), timeout)
             except asyncio.TimeoutError as e:
-                if stats.finals > finals_at_stop:
-                    # the last utterance was finalised: only the acknowledgement is missing
+                left = self._replay.nbytes / self._opts.bytes_per_second
+                if stats.finals > finals_at_stop and left <= STOP_TAIL_SECONDS:
+                    # a final answered stop and covers all but a short tail: only the
+                    # acknowledgement is missing
                     logger.warning("60db STT: no session_stopped within %g s of stop; "
                                    "closing", timeout)
                     return

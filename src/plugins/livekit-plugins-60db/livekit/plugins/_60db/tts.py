@@ -384,7 +384,7 @@ class _Request:
         self._queue = conn.open(self.id, opts)
         self._flushes = 0
         self._completed = 0
-        self._closed = False
+        self._released = False
         self.pushed_bytes = 0
         self._input_done = asyncio.Event()
 
@@ -400,9 +400,11 @@ class _Request:
         self._queue.put_nowait(None)  # wake the pump
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._conn.close_context(self.id)
+        """End the request: ``close_context`` unless the server closed it already, and
+        the connection forgets the request either way."""
+        if not self._released:
+            self._released = True
+            self._conn.close_context(self.id)  # sends nothing for a context already gone
 
     async def pump(self) -> None:
         """Audio to the emitter until input ended and every flush completed."""
@@ -423,7 +425,6 @@ class _Request:
             elif isinstance(item, _ConnectionLost):
                 raise item.error
             elif isinstance(item, ContextClosed):
-                self._closed = True
                 if self._completed < self._flushes:
                     raise APIConnectionError("60db TTS: the server closed the context early")
         if self._converter is not None:
