@@ -7,6 +7,7 @@ from livekit.agents import Plugin
 
 from ._config import _60dbClient
 from ._errors import _60dbStatusError
+from .llm import LLM, LLMStream
 from .log import logger
 from .stt import STT, SpeechStream
 from .tts import TTS, ChunkedStream, SynthesizeStream
@@ -15,7 +16,9 @@ from .version import __version__
 __all__ = [
     "STT",
     "TTS",
+    "LLM",
     "ChunkedStream",
+    "LLMStream",
     "SpeechStream",
     "SynthesizeStream",
     "_60dbClient",
