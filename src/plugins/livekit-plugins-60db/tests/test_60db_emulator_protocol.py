@@ -289,6 +289,8 @@ def test_llm_rules() -> None:
     assert call.tool_calls[0].arguments == {"city": "Paris", "days": 3, "unit": "c"}
     after = rules({"messages": [{"role": "tool", "content": "sunny"}]})
     assert after.content == "The result is: sunny." and not after.tool_calls
+    ended = rules({"messages": [{"role": "tool", "content": "It is sunny in Paris. "}]})
+    assert ended.content == "The result is: It is sunny in Paris."
     assert rules({"messages": [{"role": "user", "content": "Tell me a joke."}]}).content == \
         "You said: Tell me a joke."
     # A word of the tool's name names it; short words ("get") do not.

@@ -215,7 +215,8 @@ async def weather(city: str) -> str:
     Args:
         city: the name of the city.
     """
-    return f"It is {WEATHER} in {city}."
+    # A recognizer's transcript is lower case: name the place as a person writes it.
+    return f"It is {WEATHER} in {city.strip().title()}."
 
 
 class DemoAgent(Agent):

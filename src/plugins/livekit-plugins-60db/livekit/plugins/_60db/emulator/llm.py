@@ -157,7 +157,7 @@ class ScriptedModel:
         """The default answer:
 
         1. If the last message is a tool result (``role: "tool"``): "The result is:
-           <its content>."
+           <its content>." (no second full stop when the content ends a sentence).
         2. Else, if tools are offered and the last user message names one (its name,
            the name with ``_`` or camelCase read as spaces, or one of its words of four
            letters or more, case-insensitive: "weather" names ``get_weather``): a call
@@ -171,7 +171,9 @@ class ScriptedModel:
         """
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         if messages and messages[-1].get("role") == "tool":
-            return Reply(content=f"The result is: {_text_of(messages[-1].get('content'))}.")
+            result = _text_of(messages[-1].get("content")).strip()
+            end = "" if result.endswith((".", "!", "?")) else "."
+            return Reply(content=f"The result is: {result}{end}")
         user = next((_text_of(m.get("content")) for m in reversed(messages)
                      if m.get("role") == "user"), None)
         if user is None and isinstance(body.get("text"), str):
