@@ -519,7 +519,7 @@ def fuzz_audioop(data: bytes) -> None:
     name = inp.choice(AUDIOOP_FUNCTIONS)
     args = audioop_args(inp, name)
     got = outcome(ours, name, args)
-    if ref is not None:
+    if ref is not None and _ref_can_take(name, args):
         want = outcome(ref, name, args)
         assert got == want, f"audioop.{name}{_short(args)}: {got} != {want}"
     # Stateful ones continue from the state they return, as callers chain them.
@@ -528,8 +528,20 @@ def fuzz_audioop(data: bytes) -> None:
         state = getattr(ours, name)(*args)[1]
         nxt = args[:at] + (state,) + args[at + 1:]
         got2 = outcome(ours, name, nxt)
-        if ref is not None:
+        if ref is not None and _ref_can_take(name, nxt):
             assert got2 == outcome(ref, name, nxt), f"audioop.{name} chained{_short(nxt)}"
+
+
+def _ref_can_take(name: str, args: tuple) -> bool:
+    """False for the calls CPython's audioop itself cannot survive: a ratecv state
+    with phase d >= 0 (never returned by ratecv, only made by hand) makes it emit
+    frames before reading input, past the end of the buffer it sized without them
+    (a heap overflow in the stdlib, found by this fuzzer; audiocore counts them)."""
+    if name != "ratecv" or len(args) < 6:
+        return True
+    state = args[5]
+    return not (isinstance(state, tuple) and len(state) == 2
+                and isinstance(state[0], int) and state[0] >= 0)
 
 
 def _short(args: tuple) -> str:
