@@ -4,9 +4,15 @@ dealloc cycles and error paths, keeps resident memory and tracemalloc's count fl
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import leakcheck
+
+# ASan holds freed memory in quarantine (up to 256 MiB), so resident memory grows
+# under .ci/sanitize whatever the code does; there ASan checks the heap itself.
+UNDER_ASAN = "asan" in os.environ.get("LD_PRELOAD", "")
 
 
 @pytest.mark.parametrize("name", list(leakcheck.CASES))
@@ -17,7 +23,8 @@ def test_cycles_do_not_grow_memory(name):
     # One leaked output bytes (>= 80 bytes here) or buffer view per cycle shows in
     # the traced growth; a leaked native handle or buffer (KiBs each) in RSS.
     assert m["traced"] < 8 * 1024, m
-    assert m["rss"] < 1024 * 1024, m
+    if not UNDER_ASAN:
+        assert m["rss"] < 1024 * 1024, m
 
 
 def test_the_measure_sees_a_leak():
