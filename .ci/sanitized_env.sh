@@ -10,9 +10,11 @@
 # process, and atheris's wheel ships libFuzzer without one, so both runtimes are
 # linked into one preloadable library (asan_with_fuzzer.so); atheris uses the
 # libFuzzer it finds preloaded. The counters cost nothing when no fuzzer runs.
-# Otherwise gcc builds -fsanitize=address,undefined and gcc's libasan is preloaded
-# (fuzzing is then guided by Python coverage only). AUDIOCORE_SANITIZE_CC=gcc
-# forces gcc.
+# Otherwise gcc builds -fsanitize=address,undefined and gcc's libasan is preloaded.
+# That is enough for the test suite, but not for guided fuzzing: libasan's empty
+# coverage callbacks shadow libFuzzer's, so the fuzzer gets no coverage at all and
+# only feeds random inputs (still checked by the sanitizers and oracles).
+# AUDIOCORE_SANITIZE_CC=gcc forces gcc.
 
 sanitized_build() {
   local python=$1 root=$2 rtdir="" cc=${AUDIOCORE_SANITIZE_CC:-}
@@ -52,7 +54,7 @@ sanitized_build() {
       rm -rf "$tmp"
     fi
   else
-    SAN_MODE="gcc: ASan+UBSan, Python coverage only"
+    SAN_MODE="gcc: ASan+UBSan, NO coverage guidance (install clang to fuzz properly)"
     flags=address,undefined
     SAN_PRELOAD=$(gcc -print-file-name=libasan.so)
     if [ ! -e "$SAN_PRELOAD" ]; then
