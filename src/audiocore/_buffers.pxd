@@ -3,6 +3,7 @@
 from cpython.buffer cimport (PyBUF_FORMAT, PyBUF_ND, PyBUF_SIMPLE, PyBUF_WRITABLE,
                              PyBuffer_Release, PyObject_CheckBuffer,
                              PyObject_GetBuffer)
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.pythread cimport (NOWAIT_LOCK, WAIT_LOCK, PyThread_acquire_lock,
                                PyThread_type_lock)
 from libc.string cimport strcmp
@@ -39,9 +40,23 @@ cdef inline int _acquire(object obj, Py_buffer *view, int flags, str name) excep
     return 0
 
 
+cdef inline bint misaligned16(const void *p) noexcept:
+    return (<size_t>p) & 1
+
+
 cdef inline int get_pcm(object obj, Py_buffer *view, str name, int channels=1) except -1:
-    """Read access to 16-bit PCM: byte or int16 items, whole frames of `channels`."""
+    """Read access to 16-bit PCM: byte or int16 items, whole frames of `channels`.
+
+    The kernels read samples as int16_t, which C only defines at even addresses; a
+    view that starts at an odd one (a byte slice such as ``memoryview(b)[1:]``) is
+    read from an aligned copy instead.
+    """
     _acquire(obj, view, PyBUF_SIMPLE, name)
+    if misaligned16(view.buf):
+        copy = PyBytes_FromStringAndSize(<const char *>view.buf, view.len)
+        PyBuffer_Release(view)
+        # The view owns a reference to the copy until it is released.
+        PyObject_GetBuffer(copy, view, PyBUF_SIMPLE | PyBUF_ND | PyBUF_FORMAT)
     if not (_is_byte_format(view.format) or _is_int16_format(view.format)):
         fmt = (<bytes>view.format).decode("ascii", "replace")
         PyBuffer_Release(view)
@@ -80,6 +95,14 @@ cdef inline int get_out(object obj, Py_buffer *view, Py_ssize_t need) except -1:
         raise ValueError(f"out is too small: this call may write up to {need} bytes, "
                          f"out has {have}")
     return 0
+
+
+cdef inline object stage_if_misaligned(Py_buffer *view, Py_ssize_t n):
+    """A bytes object of `n` bytes for a kernel to write int16 samples into when the
+    `out=` view starts at an odd address (copied over afterwards), else None."""
+    if misaligned16(view.buf):
+        return PyBytes_FromStringAndSize(NULL, n)
+    return None
 
 
 cdef inline void lock_acquire(PyThread_type_lock lock) noexcept:

@@ -137,7 +137,12 @@ cdef class ConverterHandle:
     @property
     def pending_frames(self) -> float:
         """Output frames a soxr engine holds back now (0 otherwise)."""
-        return max(0.0, ac_conv_pending(self._c))
+        cdef double d
+        # Under the lock: process() may be running without the GIL.
+        lock_acquire(self._lock)
+        d = ac_conv_pending(self._c)
+        PyThread_release_lock(self._lock)
+        return max(0.0, d)
 
     def reset(self):
         lock_acquire(self._lock)

@@ -4,9 +4,11 @@ from cpython.buffer cimport PyBuffer_Release
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from libc.stdint cimport int16_t, uint8_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, release_gil_if,
-                                 restore_gil, get_bytes, get_out, get_pcm)
+                                 restore_gil, get_bytes, get_out, get_pcm,
+                                 stage_if_misaligned)
 from audiocore._capi cimport (ac_alaw_decode, ac_alaw_encode, ac_downmix, ac_mix,
                               ac_ulaw_decode, ac_ulaw_encode, ac_upmix)
 
@@ -54,6 +56,7 @@ cdef object _decode(object data, object out, bint alaw):
     cdef PyThreadState *ts
     cdef char *d
     cdef size_t n
+    stage = None
     get_bytes(data, &src, "data")
     n = <size_t>src.len
     try:
@@ -61,7 +64,8 @@ cdef object _decode(object data, object out, bint alaw):
             result = _new_out(<Py_ssize_t>(2 * n), &d)
         else:
             get_out(out, &dst, <Py_ssize_t>(2 * n))
-            d = <char *>dst.buf
+            stage = stage_if_misaligned(&dst, <Py_ssize_t>(2 * n))
+            d = <char *>dst.buf if stage is None else PyBytes_AS_STRING(stage)
             result = <Py_ssize_t>(2 * n)
         ts = release_gil_if(src.len >= NOGIL_MIN_BYTES // 2)
         if alaw:
@@ -70,6 +74,8 @@ cdef object _decode(object data, object out, bint alaw):
             ac_ulaw_decode(<const uint8_t *>src.buf, <int16_t *>d, n)
         restore_gil(ts)
         if out is not None:
+            if stage is not None:
+                memcpy(dst.buf, d, <size_t>result)
             PyBuffer_Release(&dst)
         return result
     finally:
@@ -136,6 +142,7 @@ def downmix(pcm, channels, *, out=None):
     cdef char *d
     cdef size_t frames
     cdef int ch
+    stage = None
     _check_channels(channels)
     ch = channels
     get_pcm(pcm, &src, "pcm", ch)
@@ -145,12 +152,15 @@ def downmix(pcm, channels, *, out=None):
             result = _new_out(<Py_ssize_t>(2 * frames), &d)
         else:
             get_out(out, &dst, <Py_ssize_t>(2 * frames))
-            d = <char *>dst.buf
+            stage = stage_if_misaligned(&dst, <Py_ssize_t>(2 * frames))
+            d = <char *>dst.buf if stage is None else PyBytes_AS_STRING(stage)
             result = <Py_ssize_t>(2 * frames)
         ts = release_gil_if(src.len >= NOGIL_MIN_BYTES)
         ac_downmix(<const int16_t *>src.buf, <int16_t *>d, frames, ch)
         restore_gil(ts)
         if out is not None:
+            if stage is not None:
+                memcpy(dst.buf, d, <size_t>result)
             PyBuffer_Release(&dst)
         return result
     finally:
@@ -168,6 +178,7 @@ def upmix(pcm, channels, *, out=None):
     cdef char *d
     cdef size_t frames
     cdef int ch
+    stage = None
     _check_channels(channels)
     ch = channels
     get_pcm(pcm, &src, "pcm")
@@ -177,12 +188,15 @@ def upmix(pcm, channels, *, out=None):
             result = _new_out(<Py_ssize_t>(2 * frames * ch), &d)
         else:
             get_out(out, &dst, <Py_ssize_t>(2 * frames * ch))
-            d = <char *>dst.buf
+            stage = stage_if_misaligned(&dst, <Py_ssize_t>(2 * frames * ch))
+            d = <char *>dst.buf if stage is None else PyBytes_AS_STRING(stage)
             result = <Py_ssize_t>(2 * frames * ch)
         ts = release_gil_if(src.len * ch >= NOGIL_MIN_BYTES)
         ac_upmix(<const int16_t *>src.buf, <int16_t *>d, frames, ch)
         restore_gil(ts)
         if out is not None:
+            if stage is not None:
+                memcpy(dst.buf, d, <size_t>result)
             PyBuffer_Release(&dst)
         return result
     finally:
@@ -205,6 +219,7 @@ def mix(*buffers, out=None):
     cdef Py_ssize_t nbytes = 0
     cdef char *d
     cdef int i
+    stage = None
     if count == 0:
         raise TypeError("mix() needs at least one buffer")
     if count > MAX_MIX_INPUTS:
@@ -229,12 +244,15 @@ def mix(*buffers, out=None):
             result = _new_out(nbytes, &d)
         else:
             get_out(out, &dst, nbytes)
-            d = <char *>dst.buf
+            stage = stage_if_misaligned(&dst, nbytes)
+            d = <char *>dst.buf if stage is None else PyBytes_AS_STRING(stage)
             result = nbytes
         ts = release_gil_if(nbytes * count >= NOGIL_MIN_BYTES)
         ac_mix(ptrs, count, <int16_t *>d, <size_t>nbytes // 2)
         restore_gil(ts)
         if out is not None:
+            if stage is not None:
+                memcpy(dst.buf, d, <size_t>result)
             PyBuffer_Release(&dst)
         return result
     finally:

@@ -5,9 +5,11 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.pythread cimport (PyThread_allocate_lock, PyThread_free_lock,
                                PyThread_release_lock, PyThread_type_lock)
 from libc.stdint cimport int16_t
+from libc.string cimport memcpy
 
 from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, get_out, get_pcm,
-                                 lock_acquire, release_gil_if, restore_gil)
+                                 lock_acquire, release_gil_if, restore_gil,
+                                 stage_if_misaligned)
 from audiocore._capi cimport (ac_rt, ac_rt_filter, ac_rt_filter_delay,
                               ac_rt_filter_exact, ac_rt_filter_free,
                               ac_rt_filter_new, ac_rt_filter_phases,
@@ -91,6 +93,7 @@ cdef class RealtimeStream:
         cdef size_t n_out, got
         cdef Py_ssize_t nbytes
         cdef PyThreadState *ts
+        stage = None
         n_out = ac_rt_output_frames(self._s, ac_rt_flush_input(self._s) if flush else frames)
         nbytes = <Py_ssize_t>(n_out * self._channels * 2)
         if out is None:
@@ -98,7 +101,8 @@ cdef class RealtimeStream:
             d = PyBytes_AS_STRING(result)
         else:
             get_out(out, &dst, nbytes)
-            d = <char *>dst.buf
+            stage = stage_if_misaligned(&dst, nbytes)
+            d = <char *>dst.buf if stage is None else PyBytes_AS_STRING(stage)
             result = nbytes
         ts = release_gil_if(flush or frames * self._channels * 2 >= NOGIL_MIN_BYTES)
         if flush:
@@ -107,6 +111,8 @@ cdef class RealtimeStream:
             got = ac_rt_process(self._s, inp, frames, <int16_t *>d)
         restore_gil(ts)
         if out is not None:
+            if stage is not None:
+                memcpy(dst.buf, d, <size_t>nbytes)
             PyBuffer_Release(&dst)
         assert got == n_out
         return result

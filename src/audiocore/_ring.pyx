@@ -79,10 +79,18 @@ cdef class FrameRing:
         """What :meth:`write` does when data does not fit: 'error' or 'drop_oldest'."""
         return "drop_oldest" if self._drop_oldest else "error"
 
+    cdef size_t _available(self) noexcept:
+        # Under the lock: a write or read may be running without the GIL.
+        cdef size_t n
+        lock_acquire(self._lock)
+        n = ac_ring_available(self._ring)
+        PyThread_release_lock(self._lock)
+        return n
+
     @property
     def available(self) -> int:
         """Bytes buffered now."""
-        return ac_ring_available(self._ring)
+        return self._available()
 
     @property
     def dropped(self) -> int:
@@ -90,7 +98,7 @@ cdef class FrameRing:
         return self._dropped
 
     def __len__(self):
-        return ac_ring_available(self._ring)
+        return self._available()
 
     def write(self, data) -> int:
         """Append all of ``data``; returns ``len(data)`` in bytes.
@@ -179,4 +187,4 @@ cdef class FrameRing:
     def __repr__(self):
         return (f"FrameRing(frame_bytes={self._frame}, "
                 f"capacity_bytes={ac_ring_capacity(self._ring)}, "
-                f"overflow={self.overflow!r}, available={ac_ring_available(self._ring)})")
+                f"overflow={self.overflow!r}, available={self._available()})")

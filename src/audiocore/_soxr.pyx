@@ -137,5 +137,10 @@ cdef class SoxrStream:
     @property
     def delay(self) -> float:
         """Seconds of output held back inside libsoxr."""
+        cdef double d
+        # Under the lock: process() may be inside libsoxr without the GIL.
+        lock_acquire(self._lock)
+        d = ac_soxr_delay(self._s)
+        PyThread_release_lock(self._lock)
         # libsoxr's count can dip a hair below zero from float rounding.
-        return max(0.0, ac_soxr_delay(self._s)) / self._out_rate
+        return max(0.0, d) / self._out_rate

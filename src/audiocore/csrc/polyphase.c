@@ -114,6 +114,13 @@ static int design(stage *st, int in_rate, int out_rate, double atten_db, double 
                 : 0.5842 * pow(atten_db - 21, 0.4) + 0.07886 * (atten_db - 21);
     /* Kaiser's length estimate, in samples at F. */
     double n_req = (atten_db - 7.95) / (2.285 * 2.0 * M_PI * df / F) + 1.0;
+    /* Checked in floating point, before any conversion to an integer could overflow
+     * (a transition band of zero width asks for an infinite filter). */
+    if (!(n_req <= (double)MAX_TAPS * P)) {
+        *error = "rate ratio too extreme for the realtime engine (filter too long); "
+                 "use engine='soxr'";
+        return 0;
+    }
     int64_t N;
     if (st->exact) {
         /* N - 1 = 2 M q: the group delay is q whole output samples. */
@@ -184,6 +191,16 @@ ac_rt_filter *ac_rt_filter_new(int in_rate, int out_rate, double atten_db,
 {
     if (in_rate <= 0 || out_rate <= 0) {
         *error = "rates must be positive";
+        return NULL;
+    }
+    /* Kaiser's formulas hold from 21 dB; the passband must end before the stopband
+     * starts (at the lower Nyquist frequency). NaN fails both tests. */
+    if (!(atten_db >= 21.0 && atten_db <= 300.0)) {
+        *error = "atten_db must be between 21 and 300";
+        return NULL;
+    }
+    if (!(pass_frac > 0.0 && pass_frac < 1.0)) {
+        *error = "pass_frac must be between 0 and 1 (exclusive)";
         return NULL;
     }
     ac_rt_filter *f = calloc(1, sizeof *f);
