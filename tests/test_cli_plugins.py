@@ -101,3 +101,21 @@ def test_core_cli_imports_no_plugin() -> None:
                          check=True).stdout
     # Installed plugins register commands, but only the selected one is loaded.
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_wait_for_stop_signal_even_when_sigint_was_ignored(sig: str) -> None:
+    import signal
+    code = ("import asyncio, signal, sys; from audiocore.cli import wait_for_stop_signal\n"
+            "async def main():\n"
+            "    t = asyncio.ensure_future(wait_for_stop_signal())\n"
+            "    await asyncio.sleep(0); print('ready', flush=True)\n"
+            "    print(await t, flush=True)\n"
+            "asyncio.run(main())")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    proc.send_signal(getattr(signal, sig))
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and out.strip() == str(int(getattr(signal, sig)))

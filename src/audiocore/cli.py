@@ -45,6 +45,29 @@ def _bench(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+async def wait_for_stop_signal() -> int:
+    """Waits until SIGINT (Ctrl-C) or SIGTERM reaches the process; returns its number.
+
+    For plugin commands that serve in the foreground. The handlers are installed on
+    the running loop, so a stop works even where SIGINT was inherited as ignored
+    (a job started in the background of a non-interactive shell, some CI runners).
+    """
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    received: "asyncio.Future[int]" = loop.create_future()
+    signals = [signal.SIGINT, signal.SIGTERM]
+    for sig in signals:
+        loop.add_signal_handler(
+            sig, lambda s=sig: received.done() or received.set_result(int(s)))
+    try:
+        return await received
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
 def _plugin_commands() -> List[Tuple[str, Any]]:
     """The installed ``audiocore.commands`` entry points, as (name, entry point)."""
     from importlib.metadata import entry_points

@@ -9,6 +9,7 @@ import sys
 from typing import Dict
 
 import httpx
+import pytest
 
 from audiocore.cli import build_parser
 
@@ -26,12 +27,20 @@ def test_command_is_registered_and_light() -> None:
     assert out.stdout.strip() == "['livekit.plugins._60db.emulator.command']"
 
 
-def test_runs_in_the_foreground_and_prints_exports() -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# SIGINT inherited as ignored is what a job started in the background of a
+# non-interactive shell gets: Ctrl-C (or a runner's SIGINT) must still stop it.
+@pytest.mark.parametrize("sigint_ignored", [False, True])
+def test_runs_in_the_foreground_and_prints_exports(sigint_ignored: bool) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "audiocore", "emulate", "60db", "--port", "0",
          "--speech", "fallback"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_ignore_sigint if sigint_ignored else None)
     try:
         exports: Dict[str, str] = {}
         assert proc.stdout is not None

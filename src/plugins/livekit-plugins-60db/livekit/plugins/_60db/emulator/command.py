@@ -45,6 +45,8 @@ def exports(emu: "object", key_shown: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from audiocore.cli import wait_for_stop_signal
+
     from .server import Emulator
 
     keys = args.api_keys or [DEFAULT_KEY]
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                   f"STT {emu.engines.stt_engine}, TTS {emu.engines.tts_engine}); "
                   f"Ctrl-C stops it. In another shell:", flush=True)
             print(exports(emu, shown), flush=True)
-            await asyncio.Event().wait()
+            await wait_for_stop_signal()  # Ctrl-C or SIGTERM
 
     try:
         asyncio.run(main())

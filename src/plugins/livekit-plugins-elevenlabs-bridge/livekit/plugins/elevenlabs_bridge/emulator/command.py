@@ -35,6 +35,8 @@ configure.help = "run a local ElevenLabs conversation service"  # type: ignore[a
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+
+    from audiocore.cli import wait_for_stop_signal
     import logging
 
     from . import Brain, Emulator
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             for name, value in emu.env().items():
                 print(f"export {name}={value}")
             print(flush=True)
-            await asyncio.Event().wait()
+            await wait_for_stop_signal()  # Ctrl-C or SIGTERM
 
     try:
         asyncio.run(serve())
