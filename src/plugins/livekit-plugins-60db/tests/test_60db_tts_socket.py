@@ -348,3 +348,19 @@ async def test_a_stream_without_text_ends_cleanly(emu: Emulator) -> None:
         assert conn.open_contexts == []
     finally:
         await tts.aclose()
+
+
+@pytest.mark.asyncio
+async def test_aclose_during_prewarm_leaves_no_socket_open(emu: Emulator) -> None:
+    tts = _tts(emu)
+    tts.prewarm()
+    await asyncio.sleep(0)  # the prewarm is under way, its socket not yet ready
+    await tts.aclose()
+    for _ in range(100):  # give a prewarm that survived the close time to finish
+        await asyncio.sleep(0.01)
+    assert tts._conn is None
+    for _ in range(200):
+        if all(c.close_code is not None for c in emu.records.tts):
+            break
+        await asyncio.sleep(0.01)
+    assert all(c.close_code is not None for c in emu.records.tts)

@@ -358,6 +358,11 @@ class TTS(tts.TTS):
         return stream
 
     async def aclose(self) -> None:
+        prewarm, self._prewarm_task = self._prewarm_task, None
+        if prewarm is not None and not prewarm.done():
+            # a prewarm still connecting would otherwise install a socket (and its two
+            # tasks) after this close, left open for good
+            await utils.aio.cancel_and_wait(prewarm)
         for stream in list(self._streams):
             await stream.aclose()
         if self._conn is not None:

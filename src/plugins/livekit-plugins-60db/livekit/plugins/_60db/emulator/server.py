@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import wave
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from aiohttp import WSMsgType, web
 
@@ -406,25 +406,8 @@ class Emulator:
 
         task = asyncio.ensure_future(worker())
         try:
-            await wire.check()
-            for a in proto.connect():
-                queue.put_nowait(a)
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    actions = proto.receive_text(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    actions = proto.receive_bytes(msg.data)
-                else:
-                    continue
-                # Recorded even when stalled: the records show what arrived.
-                wire.received_bytes = len(record.audio)
-                if wire.stalled:
-                    continue
-                await wire.check()
-                for a in actions:
-                    queue.put_nowait(a)
-                if task.done():
-                    break
+            await self._read_socket(ws, wire, proto, queue, task,
+                                    received=lambda: len(record.audio))
         finally:
             gone = True
             queue.put_nowait(None)
@@ -442,6 +425,31 @@ class Emulator:
                 await asyncio.to_thread(recognizer.close)
             record.close_code = wire.close_code if wire.close_code is not None else ws.close_code
         return ws
+
+    async def _read_socket(self, ws: web.WebSocketResponse, wire: _Wire, proto: Any,
+                           queue: "asyncio.Queue[Optional[Action]]", task: "asyncio.Future[None]",
+                           *, received: Callable[[], int]) -> None:
+        """The client's messages through ``proto`` into the worker's ``queue``, the same for
+        STT and TTS: ``received`` counts what arrived, for faults that fire after N bytes."""
+        await wire.check()
+        for a in proto.connect():
+            queue.put_nowait(a)
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                actions = proto.receive_text(msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                actions = proto.receive_bytes(msg.data)
+            else:
+                continue
+            # Recorded even when stalled: the records show what arrived.
+            wire.received_bytes = received()
+            if wire.stalled:
+                continue
+            await wire.check()
+            for a in actions:
+                queue.put_nowait(a)
+            if task.done():
+                break
 
     async def _wire_do(self, wire: _Wire, action: Action) -> None:
         if isinstance(action, Send):
@@ -494,25 +502,9 @@ class Emulator:
 
         task = asyncio.ensure_future(worker())
         try:
-            await wire.check()
-            for a in proto.connect():
-                queue.put_nowait(a)
-            async for msg in ws:
-                if msg.type == WSMsgType.TEXT:
-                    actions = proto.receive_text(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    actions = proto.receive_bytes(msg.data)
-                else:
-                    continue
-                wire.received_bytes = sum(len(t) for c in record.contexts.values()
-                                          for t in c.texts)
-                if wire.stalled:
-                    continue
-                await wire.check()
-                for a in actions:
-                    queue.put_nowait(a)
-                if task.done():
-                    break
+            await self._read_socket(ws, wire, proto, queue, task,
+                                    received=lambda: sum(len(t) for c in record.contexts.values()
+                                                         for t in c.texts))
         finally:
             gone = True
             queue.put_nowait(None)
