@@ -58,9 +58,13 @@ async def wait_for_stop_signal() -> int:
     loop = asyncio.get_running_loop()
     received: "asyncio.Future[int]" = loop.create_future()
     signals = [signal.SIGINT, signal.SIGTERM]
+
+    def on_signal(number: int) -> None:
+        if not received.done():
+            received.set_result(number)
+
     for sig in signals:
-        loop.add_signal_handler(
-            sig, lambda s=sig: received.done() or received.set_result(int(s)))
+        loop.add_signal_handler(sig, on_signal, int(sig))
     try:
         return await received
     finally:
