@@ -211,6 +211,27 @@ async def test_reconnects_with_a_fresh_signed_url_after_a_drop():
 
 
 @pytest.mark.asyncio
+async def test_stale_audio_count_survives_a_reconnect():
+    async with Service(agent_output_audio_format="pcm_16000") as svc:
+        session = session_for(svc, backoff=0.05)
+        reconnected = asyncio.Event()
+        session.on("reconnected", lambda attempt: reconnected.set())
+        await session.start()
+        first = await svc.next_conversation()
+        await first.interrupt(2)
+        await first.send_audio(tone(400, 8000, 0.1, 16000).tobytes(), event_id=1)  # stale
+        await settle(0.2)
+        assert session.stats["stale_audio_dropped"] == 1
+        await first.ws.close(code=1011, message=b"internal")
+        await svc.next_conversation()
+        await asyncio.wait_for(reconnected.wait(), 5)
+        stats = session.stats
+        await session.aclose()
+    assert stats["reconnects"] == 1
+    assert stats["stale_audio_dropped"] == 1
+
+
+@pytest.mark.asyncio
 async def test_normal_close_ends_the_session():
     async with Service() as svc:
         session = session_for(svc)

@@ -320,6 +320,9 @@ class BridgeSession(rtc.EventEmitter[str]):
         try:
             await ws.send_str(p.ConversationProtocol.initiation(
                 self._dynamic_variables, self._overrides))
+            # A new conversation starts a new protocol state; keep the count of stale
+            # audio the previous one dropped, or stats would lose it on every reconnect.
+            self._stats["stale_audio_dropped"] += self._proto.stale_dropped
             self._proto = p.ConversationProtocol()
             meta = await asyncio.wait_for(self._await_metadata(ws), self._connect_timeout)
         except BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Optional
 
@@ -45,7 +46,8 @@ class SignedURLProvider:
                                     headers={"xi-api-key": self._api_key}) as resp:
                     status = resp.status
                     body = await resp.json(content_type=None) if status == 200 else None
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11.
+        except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, ValueError) as exc:
             # aiohttp's texts name the request URL: keep only the kind of failure.
             raise BridgeError(f"get-signed-url request to {url_host(self._base_url)} "
                               f"failed ({type(exc).__name__})") from None
