@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import wave
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from aiohttp import WSMsgType, web
 
@@ -354,11 +354,11 @@ class Emulator:
                                fault.retry_after)
         return None
 
-    # -- STT -------------------------------------------------------------------------
-
-    async def _stt(self, request: web.Request) -> web.StreamResponse:
-        fault = self.faults.take("stt")
-        record = self.records.add("stt", STTSession(query=public_query(request.query)))
+    async def _accept(self, request: web.Request, service: str,
+                      record: Any) -> "Union[_Wire, web.StreamResponse]":
+        """Records the connection, applies a refusing fault, else upgrades it."""
+        fault = self.faults.take(service)
+        self.records.add(service, record)
         record.fault = fault
         if fault is not None:
             refused = await self._ws_refused(fault)
@@ -367,7 +367,16 @@ class Emulator:
         ws = web.WebSocketResponse(heartbeat=self.ping_interval, max_msg_size=16 << 20)
         await ws.prepare(request)
         assert self._closing is not None
-        wire = _Wire(ws, request, fault, record, self._closing, "stt")
+        return _Wire(ws, request, fault, record, self._closing, service)
+
+    # -- STT -------------------------------------------------------------------------
+
+    async def _stt(self, request: web.Request) -> web.StreamResponse:
+        record = STTSession(query=public_query(request.query))
+        wire = await self._accept(request, "stt", record)
+        if isinstance(wire, web.StreamResponse):
+            return wire
+        ws = wire.ws
         proto = STTProtocol(
             handshake=self.handshake, authorized=self._key_ok(self._ws_key(request)),
             recognizer_rate=self.engines.recognizer_rate,
@@ -462,17 +471,11 @@ class Emulator:
     # -- TTS -------------------------------------------------------------------------
 
     async def _tts(self, request: web.Request) -> web.StreamResponse:
-        fault = self.faults.take("tts")
-        record = self.records.add("tts", TTSConnection(query=public_query(request.query)))
-        record.fault = fault
-        if fault is not None:
-            refused = await self._ws_refused(fault)
-            if refused is not None:
-                return refused
-        ws = web.WebSocketResponse(heartbeat=self.ping_interval, max_msg_size=16 << 20)
-        await ws.prepare(request)
-        assert self._closing is not None
-        wire = _Wire(ws, request, fault, record, self._closing, "tts")
+        record = TTSConnection(query=public_query(request.query))
+        wire = await self._accept(request, "tts", record)
+        if isinstance(wire, web.StreamResponse):
+            return wire
+        ws = wire.ws
         synth = self.engines.synthesizer
         proto = TTSProtocol(handshake=self.handshake,
                             authorized=self._key_ok(self._ws_key(request)),
