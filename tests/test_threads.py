@@ -21,12 +21,15 @@ from audiocore import FrameRing, Resampler
 
 
 def run_threads(*targets, timeout: float = 60.0) -> None:
-    """Start one thread per target, join them all, re-raise the first error."""
+    """Start one thread per target, released together so their calls contend, join
+    them all, re-raise the first error."""
     errors: list[BaseException] = []
+    start = threading.Barrier(len(targets))
 
     def wrap(fn):
         def run():
             try:
+                start.wait()
                 fn()
             except BaseException as e:  # noqa: BLE001  (reported below)
                 errors.append(e)

@@ -21,31 +21,9 @@ import numpy as np
 import pytest
 
 from audiocore import Converter, FrameRing, Resampler
+from test_threads import run_threads
 
 CALLS = 12
-
-
-def run_threads(targets: list[Callable[[], None]], timeout: float = 120.0) -> None:
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(targets))
-
-    def wrap(fn: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                start.wait()
-                fn()
-            except BaseException as e:  # noqa: BLE001 - re-raised below
-                errors.append(e)
-        return run
-
-    threads = [threading.Thread(target=wrap(t), daemon=True) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-        assert not t.is_alive(), "a thread did not finish (deadlock?)"
-    if errors:
-        raise errors[0]
 
 
 def shared_stream_check(make: Callable[[], Any], chunk_bytes: int, threads: int) -> None:
@@ -61,7 +39,7 @@ def shared_stream_check(make: Callable[[], Any], chunk_bytes: int, threads: int)
                 outs[i].append(shared.process(c))
         return run
 
-    run_threads([worker(i) for i in range(threads)])
+    run_threads(*[worker(i) for i in range(threads)], timeout=120.0)
 
     def after(prev: bytes | None, chunk: bytes) -> bytes:
         s = make()
@@ -133,7 +111,7 @@ def test_shared_resampler_same_chunks_as_serial(engine, threads):
             with lock:
                 outs.append(out)
 
-    run_threads([worker] * threads)
+    run_threads(*[worker] * threads, timeout=120.0)
     assert sorted(outs) == want
     assert shared.flush() == want_tail
 
@@ -170,7 +148,7 @@ def test_shared_ring_writers_and_reader(writers):
                 seen.append(f)
         done.set()
 
-    run_threads([writer(w) for w in range(writers)] + [reader])
+    run_threads(*[writer(w) for w in range(writers)], reader, timeout=120.0)
     assert done.is_set() and len(seen) == writers * per_writer
     next_seq = [0] * writers
     for f in seen:
