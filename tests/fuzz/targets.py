@@ -232,6 +232,17 @@ def pick_pair(inp: Input, engine: str) -> tuple[int, int]:
     return a, b
 
 
+def refused_extreme(engine: str, build: Callable[[], Any], what: str) -> bool:
+    """Builds once: True when the realtime engine refused the rate pair as too
+    extreme, which it may do only with its documented message (soxr takes any pair)."""
+    try:
+        build()
+    except ValueError as e:
+        assert engine == "realtime" and "use engine='soxr'" in str(e), f"{what}: {e}"
+        return True
+    return False
+
+
 def stream_ops(inp: Input, stream: Any, one_shot: Callable[[bytes], bytes],
                frame: int, what: str, samples: bool = True) -> None:
     """Feed random chunks with reset and flush in random order; each stream (since
@@ -283,6 +294,9 @@ def fuzz_resampler(data: bytes) -> None:
         r = Resampler(in_rate, out_rate, channels, engine=engine, quality=quality)
         return r.process(pcm) + r.flush()
 
+    if refused_extreme(engine, lambda: Resampler(in_rate, out_rate, channels, engine=engine,
+                                                  quality=quality), what):
+        return
     stream_ops(inp, Resampler(in_rate, out_rate, channels, engine=engine, quality=quality),
                one_shot, frame, what)
     if inp.bool():
@@ -351,6 +365,8 @@ def fuzz_converter(data: bytes) -> None:
             assert f"in_channels={in_ch} and out_channels={out_ch}" in str(e), str(e)
             return
         raise AssertionError(f"{what}: channel pair accepted")
+    if refused_extreme(engine, lambda: Converter(*args, **kw), what):
+        return
     conv = Converter(*args, **kw)
     stream_ops(inp, conv, one_shot, frame, what, in_enc == "pcm16")
     if frame > 1 and inp.bool():  # a partial frame is refused
