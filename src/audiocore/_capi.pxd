@@ -68,6 +68,11 @@ cdef extern from "polyphase.h" nogil:
     size_t ac_rt_process(ac_rt *s, const int16_t *inp, size_t frames, int16_t *out)
     size_t ac_rt_flush(ac_rt *s, int16_t *out)
     void ac_rt_reset(ac_rt *s)
+    double ac_rt_filter_macs(const ac_rt_filter *f)
+    const char *ac_rt_kernels(const ac_rt *s)
+    int ac_rt_kernels_fused(const ac_rt *s)
+    const char *ac_rt_kernels_available(int i)
+    int ac_rt_use_kernels(const char *name)
 
 
 cdef extern from "convert.h" nogil:

@@ -12,11 +12,44 @@ from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, get_out, get_pc
                                  stage_if_misaligned)
 from audiocore._capi cimport (ac_rt, ac_rt_filter, ac_rt_filter_delay,
                               ac_rt_filter_exact, ac_rt_filter_free,
-                              ac_rt_filter_new, ac_rt_filter_phases,
-                              ac_rt_filter_stages,
+                              ac_rt_filter_macs, ac_rt_filter_new,
+                              ac_rt_filter_phases, ac_rt_filter_stages,
                               ac_rt_filter_taps, ac_rt_flush, ac_rt_flush_input,
-                              ac_rt_free, ac_rt_new, ac_rt_output_frames,
-                              ac_rt_process, ac_rt_reset)
+                              ac_rt_free, ac_rt_kernels, ac_rt_kernels_available,
+                              ac_rt_kernels_fused, ac_rt_new, ac_rt_output_frames,
+                              ac_rt_process, ac_rt_reset, ac_rt_use_kernels)
+
+
+def kernels() -> str:
+    """The build of the inner loops a new stream gets on this CPU: "avx512+fma",
+    "avx2+fma" (both fuse multiply-adds and give identical output) or "portable"
+    (multiply and add rounded separately: within 1 LSB of the fused builds)."""
+    return (<bytes>ac_rt_kernels(NULL)).decode("ascii")
+
+
+def available_kernels() -> tuple:
+    """Every build this CPU can run, fastest first."""
+    names = []
+    cdef int i = 0
+    cdef const char *name = ac_rt_kernels_available(0)
+    while name != NULL:
+        names.append((<bytes>name).decode("ascii"))
+        i += 1
+        name = ac_rt_kernels_available(i)
+    return tuple(names)
+
+
+def use_kernels(name) -> None:
+    """Makes new streams use the named build (None: the fastest again). For tests
+    and benchmarks that compare builds; streams keep the build they were made with."""
+    if name is None:
+        ac_rt_use_kernels(NULL)
+        return
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str or None, not {type(name).__name__}")
+    if not ac_rt_use_kernels(name.encode("ascii", "replace")):
+        raise ValueError(f"name={name!r} is not a kernel build this CPU runs; "
+                         f"available: {', '.join(available_kernels())}")
 
 
 cdef class FilterBank:
@@ -60,6 +93,12 @@ cdef class FilterBank:
     def exact(self) -> bool:
         """True when every output position has its own phase (no interpolation)."""
         return bool(ac_rt_filter_exact(self._f))
+
+    @property
+    def macs_per_input(self) -> float:
+        """Multiply-adds the kernels perform per input sample of one channel, padding
+        included (the figure ``audiocore bench`` divides by the machine's rate)."""
+        return ac_rt_filter_macs(self._f)
 
 
 cdef class RealtimeStream:
@@ -161,3 +200,13 @@ cdef class RealtimeStream:
     def delay(self) -> float:
         """Group delay in seconds: the only delay, nothing is held back."""
         return self._bank.delay
+
+    @property
+    def kernels(self) -> str:
+        """The build of the inner loops this stream runs (see :func:`kernels`)."""
+        return (<bytes>ac_rt_kernels(self._s)).decode("ascii")
+
+    @property
+    def fused(self) -> bool:
+        """True when this stream's kernels fuse multiply-adds."""
+        return bool(ac_rt_kernels_fused(self._s))

@@ -27,6 +27,7 @@ ENTRY_POINT_GROUP = "audiocore.commands"
 
 def _info(_args: argparse.Namespace) -> int:
     import audiocore
+    from audiocore._realtime import available_kernels, kernels
     from audiocore._soxr import LIBSOXR_VERSION
     from audiocore.resampling import ENGINES, QUALITIES
 
@@ -36,6 +37,7 @@ def _info(_args: argparse.Namespace) -> int:
     print(f"libsoxr   {LIBSOXR_VERSION}")
     print(f"engines   {', '.join(ENGINES)}")
     print(f"qualities {', '.join(QUALITIES)}")
+    print(f"kernels   {kernels()} (this CPU runs: {', '.join(available_kernels())})")
     return 0
 
 

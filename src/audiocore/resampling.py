@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
+import warnings
 from typing import Literal, Optional, Union, overload
 
+from audiocore import _realtime
 from audiocore._realtime import FilterBank, RealtimeStream
 from audiocore._soxr import SoxrStream
 from audiocore._typing import Buffer, WritableBuffer
@@ -28,6 +31,24 @@ REALTIME_PRESETS: dict[str, tuple[float, float]] = {
     "high": (100.0, 0.88),
     "very_high": (120.0, 0.90),
 }
+
+
+#: Environment variable naming the realtime kernel build to use instead of the
+#: fastest one this CPU runs: "portable" gives the same bytes on every machine.
+KERNELS_ENV = "AUDIOCORE_KERNELS"
+
+
+def _apply_kernels_env() -> None:
+    name = os.environ.get(KERNELS_ENV)
+    if not name:
+        return
+    try:
+        _realtime.use_kernels(name)
+    except ValueError as e:
+        warnings.warn(f"{KERNELS_ENV} ignored: {e}", RuntimeWarning, stacklevel=3)
+
+
+_apply_kernels_env()
 
 
 @functools.lru_cache(maxsize=64)

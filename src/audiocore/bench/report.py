@@ -198,11 +198,13 @@ def _cpu_model() -> str:
 
 def environment(run: Optional[RunResult] = None) -> dict[str, Any]:
     import audiocore
+    from audiocore._realtime import kernels
     from audiocore._soxr import LIBSOXR_VERSION
 
     versions: dict[str, Optional[str]] = {
         "audiocore": audiocore.__version__,
         "libsoxr": LIBSOXR_VERSION,
+        "realtime kernels": kernels(),
     }
     if run is not None:
         for name in ("audioop", "soxr", "livekit", "numpy"):

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fir_dot.h"
+#include "polyphase_impl.h"
 
 /* Rate pairs whose reduced output factor L is at most this get one exact phase per
  * output position (every voice pair: 44.1k<->16k has L = 160 or 441). Beyond it the
@@ -14,23 +14,8 @@
 #define MAX_TAPS 8192
 /* Input frames converted to float per pass; bounds the per-stream scratch. */
 #define BLOCK 2048
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-/* AVX2 where the CPU has it, SSE2 otherwise; both round identically (fir_dot.h). */
-#define AC_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#else
-#define AC_MULTIVERSION
-#endif
-
-/* One polyphase FIR stage. */
-typedef struct stage {
-    int64_t L, M;   /* out/in = L/M, reduced */
-    int phases;     /* stored phases: L (exact) or INTERP_PHASES + 1 */
-    int exact;
-    int taps;       /* per phase, multiple of FIR_LANES */
-    float *coefs;   /* phases x taps, each phase reversed for an ascending dot */
-    double delay_s;
-} stage;
+/* Largest set of shifted coefficient copies a stage keeps. */
+#define MAX_SHIFTED_BYTES (64 * 1024)
 
 /* A filter is one stage, or two when an integer ratio of 4 or more allows a cheap
  * stage at the higher rate: 48k->8k becomes 48k->16k (a short filter that only
@@ -44,19 +29,11 @@ struct ac_rt_filter {
     int64_t tail_in; /* input samples of zeros that flush() feeds */
 };
 
-typedef struct stream_stage {
-    const stage *st;
-    float *buf;     /* channels planes of (taps - 1 + room) */
-    size_t plane;
-    size_t room;    /* new samples one pass may load */
-    int64_t need;   /* buffer offset of the oldest input the next output reads */
-    int64_t phase;  /* (n * M) mod L for the next output n */
-} stream_stage;
-
 struct ac_rt {
     const ac_rt_filter *f;
     int channels;
     size_t block;   /* input frames per pass, so stage 2's room is never exceeded */
+    const fir_kernels *k; /* the kernel build, fixed for the stream's life */
     stream_stage ss[2];
     float *ybuf;    /* one pass of the last stage's output, before int16 rounding */
 };
@@ -90,6 +67,31 @@ static void *alloc_aligned(size_t bytes)
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
         return NULL;
     return p;
+}
+
+/* Copies of every phase shifted by 0..FIR_ALIGN-1 taps, for the aligned kernels:
+ * only for integer ratios (every output's window then moves by a whole number of
+ * samples), filters long enough that one more block of taps costs less than
+ * unaligned loads, and copies small enough to stay in the L1/L2 caches. */
+static int shift_copies(stage *st, const char **error)
+{
+    st->shifted = NULL;
+    st->taps_a = st->taps + FIR_ALIGN;
+    size_t count = (size_t)st->phases * FIR_ALIGN * st->taps_a;
+    if (!st->exact || (st->L != 1 && st->M != 1) || st->taps < 4 * FIR_LANES ||
+        count * sizeof(float) > MAX_SHIFTED_BYTES)
+        return 1;
+    st->shifted = alloc_aligned(count * sizeof(float));
+    if (!st->shifted) {
+        *error = "out of memory";
+        return 0;
+    }
+    memset(st->shifted, 0, count * sizeof(float));
+    for (int p = 0; p < st->phases; p++)
+        for (int sh = 0; sh < FIR_ALIGN; sh++)
+            memcpy(st->shifted + ((size_t)p * FIR_ALIGN + sh) * st->taps_a + sh,
+                   st->coefs + (size_t)p * st->taps, (size_t)st->taps * sizeof(float));
+    return 1;
 }
 
 /* Designs a Kaiser-windowed sinc from in_rate to out_rate, flat to pass_hz and at
@@ -174,7 +176,7 @@ static int design(stage *st, int in_rate, int out_rate, double atten_db, double 
         st->coefs[i] = (float)(h[i] * scale);
     free(h);
     st->delay_s = center / F;
-    return 1;
+    return shift_copies(st, error);
 }
 
 /* Smallest factor k >= 2 of an integer ratio r >= 4 that leaves r / k >= 2. */
@@ -255,8 +257,10 @@ ac_rt_filter *ac_rt_filter_new(int in_rate, int out_rate, double atten_db,
 void ac_rt_filter_free(ac_rt_filter *f)
 {
     if (f) {
-        free(f->st[0].coefs);
-        free(f->st[1].coefs);
+        for (int i = 0; i < 2; i++) {
+            free(f->st[i].coefs);
+            free(f->st[i].shifted);
+        }
         free(f);
     }
 }
@@ -277,10 +281,89 @@ int ac_rt_filter_exact(const ac_rt_filter *f)
 
 int ac_rt_filter_stages(const ac_rt_filter *f) { return f->nstages; }
 
+double ac_rt_filter_macs(const ac_rt_filter *f)
+{
+    double per_in = 0.0, rate = 1.0; /* stage outputs per input sample so far */
+    for (int i = 0; i < f->nstages; i++) {
+        const stage *st = &f->st[i];
+        rate *= (double)st->L / (double)st->M;
+        /* An interpolated phase costs two inner products. */
+        int taps = st->shifted ? st->taps_a : st->exact ? st->taps : 2 * st->taps;
+        per_in += rate * taps;
+    }
+    return per_in;
+}
+
+/* ---- kernel builds ---------------------------------------------------------------- */
+
+static const fir_kernels *const builds[] = {
+#if defined(AC_FIR_X86)
+    &ac_fir_avx512, &ac_fir_avx2,
+#endif
+    &ac_fir_base,
+};
+
+static int runs_here(const fir_kernels *k)
+{
+#if defined(AC_FIR_X86)
+    __builtin_cpu_init();
+    if (k == &ac_fir_avx512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    if (k == &ac_fir_avx2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return k == &ac_fir_base;
+}
+
+/* NULL: the fastest build this CPU runs. Set only by ac_rt_use_kernels(). */
+static const fir_kernels *forced;
+
+static const fir_kernels *pick_kernels(void)
+{
+    const fir_kernels *k = forced;
+    if (k)
+        return k;
+    for (size_t i = 0; i < sizeof builds / sizeof *builds; i++)
+        if (runs_here(builds[i]))
+            return builds[i];
+    return &ac_fir_base;
+}
+
+int ac_rt_use_kernels(const char *name)
+{
+    if (!name) {
+        forced = NULL;
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof builds / sizeof *builds; i++)
+        if (strcmp(builds[i]->name, name) == 0) {
+            if (!runs_here(builds[i]))
+                return 0;
+            forced = builds[i];
+            return 1;
+        }
+    return 0;
+}
+
+const char *ac_rt_kernels_available(int i)
+{
+    int n = 0;
+    for (size_t j = 0; j < sizeof builds / sizeof *builds; j++)
+        if (runs_here(builds[j]) && n++ == i)
+            return builds[j]->name;
+    return NULL;
+}
+
+const char *ac_rt_kernels(const ac_rt *s) { return s ? s->k->name : pick_kernels()->name; }
+
+int ac_rt_kernels_fused(const ac_rt *s) { return (s ? s->k : pick_kernels())->fused; }
+
+
 static void stage_reset(stream_stage *ss, int channels)
 {
     /* The history starts as silence: output begins at once, delayed by the filter. */
     memset(ss->buf, 0, ss->plane * channels * sizeof(float));
+    ss->hist = (size_t)ss->st->taps - 1;
     ss->need = 0;
     ss->phase = 0;
 }
@@ -289,8 +372,10 @@ static int stage_init(stream_stage *ss, const stage *st, int channels, size_t ro
 {
     ss->st = st;
     ss->room = room;
-    ss->plane = (size_t)(st->taps - 1) + room;
-    ss->plane = (ss->plane + 15) / 16 * 16; /* keep every plane 64-byte aligned */
+    /* Longest history, the room, and the read-ahead of an aligned window (it ends
+     * up to FIR_ALIGN samples past the newest input, onto zero coefficients). */
+    ss->plane = (size_t)(st->taps - 1) + (FIR_ALIGN - 1) + room + FIR_ALIGN;
+    ss->plane = (ss->plane + FIR_ALIGN - 1) / FIR_ALIGN * FIR_ALIGN; /* 64-byte planes */
     ss->buf = alloc_aligned(ss->plane * channels * sizeof(float));
     if (!ss->buf)
         return 0;
@@ -306,6 +391,7 @@ ac_rt *ac_rt_new(const ac_rt_filter *f, int channels)
     s->f = f;
     s->channels = channels;
     s->block = BLOCK;
+    s->k = pick_kernels();
     int ok = 1;
     if (f->nstages >= 1) {
         size_t last_in = s->block;
@@ -367,192 +453,17 @@ size_t ac_rt_output_frames(const ac_rt *s, size_t frames)
 
 size_t ac_rt_flush_input(const ac_rt *s) { return (size_t)s->f->tail_in; }
 
-/* Rounds to the nearest int16, ties to even (as lrintf does), in a loop the
- * compiler can vectorise: adding 1.5 * 2^23 leaves no fraction bits. */
-AC_MULTIVERSION
-static void to_pcm(const float *y, int16_t *out, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        float v = y[i];
-        v = v > 32767.0f ? 32767.0f : v;
-        v = v < -32768.0f ? -32768.0f : v;
-        v = (v + 12582912.0f) - 12582912.0f;
-        out[i] = (int16_t)(int32_t)v;
-    }
-}
-
-/* Where a stage's outputs go: interleaved floats of the last stage (rounded to int16
- * after the pass), or the float planes of the next stage, behind its history. */
-typedef struct sink {
-    float *y;
-    stream_stage *next;
-} sink;
-
-static inline void put(const sink *o, size_t n, int k, int ch, float v)
-{
-    if (o->y)
-        o->y[n * ch + k] = v;
-    else
-        o->next->buf[(size_t)k * o->next->plane + (size_t)(o->next->st->taps - 1) + n] = v;
-}
-
-/* Outputs n..n+3 of channel k. */
-static inline void put4(const sink *o, size_t n, int k, int ch, const float *v)
-{
-    if (o->next)
-        memcpy(o->next->buf + (size_t)k * o->next->plane + (size_t)(o->next->st->taps - 1) + n,
-               v, 4 * sizeof(float));
-    else if (ch == 1)
-        memcpy(o->y + n, v, 4 * sizeof(float));
-    else
-        for (int j = 0; j < 4; j++)
-            o->y[(n + j) * ch + k] = v[j];
-}
-
-/* Integer decimation (L = 1): groups of four outputs share every coefficient load. */
-AC_MULTIVERSION
-static size_t decimate(stream_stage *ss, int ch, size_t c, const sink *o, int64_t *need_io)
-{
-    const stage *st = ss->st;
-    const int64_t M = st->M;
-    const int taps = st->taps;
-    size_t produced = 0;
-    int64_t need = *need_io;
-    float y[4];
-    while (need + 3 * M < (int64_t)c) {
-        for (int k = 0; k < ch; k++) {
-            const float *x = ss->buf + (size_t)k * ss->plane + need;
-            dot4_h(x, x + M, x + 2 * M, x + 3 * M, st->coefs, taps, y);
-            put4(o, produced, k, ch, y);
-        }
-        produced += 4;
-        need += 4 * M;
-    }
-    *need_io = need;
-    return produced;
-}
-
-/* Integer upsampling (M = 1): the L outputs of one input position share every input
- * load. Called with phase == 0, which holds at every block boundary. */
-AC_MULTIVERSION
-static size_t upsample(stream_stage *ss, int ch, size_t c, const sink *o, int64_t *need_io)
-{
-    const stage *st = ss->st;
-    const int L = (int)st->L, taps = st->taps;
-    size_t produced = 0;
-    int64_t need = *need_io;
-    float y[4];
-    /* L < 4: pairs of input positions, so that loads are shared four ways. */
-    for (; L < 4 && need + 1 < (int64_t)c; need += 2) {
-        for (int k = 0; k < ch; k++) {
-            const float *x = ss->buf + (size_t)k * ss->plane + need;
-            int p = 0;
-            for (; p + 2 <= L; p += 2) {
-                const float *h = st->coefs + (size_t)p * taps;
-                dot2x2(x, x + 1, h, h + taps, taps, y);
-                put(o, produced + p, k, ch, y[0]);
-                put(o, produced + p + 1, k, ch, y[1]);
-                put(o, produced + L + p, k, ch, y[2]);
-                put(o, produced + L + p + 1, k, ch, y[3]);
-            }
-            if (p < L) {
-                dot2_h(x, x + 1, st->coefs + (size_t)p * taps, taps, y);
-                put(o, produced + p, k, ch, y[0]);
-                put(o, produced + L + p, k, ch, y[1]);
-            }
-        }
-        produced += 2 * (size_t)L;
-    }
-    for (; need < (int64_t)c; need++) {
-        for (int k = 0; k < ch; k++) {
-            const float *x = ss->buf + (size_t)k * ss->plane + need;
-            int p = 0;
-            for (; p + 4 <= L; p += 4) {
-                const float *h = st->coefs + (size_t)p * taps;
-                dot4_x(x, h, h + taps, h + 2 * taps, h + 3 * taps, taps, y);
-                put4(o, produced + p, k, ch, y);
-            }
-            if (p + 2 <= L) {
-                const float *h = st->coefs + (size_t)p * taps;
-                dot2_x(x, h, h + taps, taps, y);
-                put(o, produced + p, k, ch, y[0]);
-                put(o, produced + p + 1, k, ch, y[1]);
-                p += 2;
-            }
-            if (p < L)
-                put(o, produced + p, k, ch, dot(x, st->coefs + (size_t)p * taps, taps));
-        }
-        produced += (size_t)L;
-    }
-    *need_io = need;
-    return produced;
-}
-
-/* Produces every output whose newest input lies in the c samples just loaded. */
-AC_MULTIVERSION
-static size_t run_stage(stream_stage *ss, int ch, size_t c, const sink *o)
-{
-    const stage *st = ss->st;
-    const int64_t L = st->L, step_int = st->M / st->L, step_frac = st->M % st->L;
-    const int taps = st->taps;
-    size_t produced = 0;
-    int64_t need = ss->need, phase = ss->phase;
-    if (st->exact && L == 1)
-        produced = decimate(ss, ch, c, o, &need);
-    else if (st->exact && st->M == 1 && phase == 0)
-        produced = upsample(ss, ch, c, o, &need);
-    /* Everything else, and the last few outputs of a decimating block. */
-    while (need < (int64_t)c) {
-        for (int k = 0; k < ch; k++) {
-            const float *x = ss->buf + (size_t)k * ss->plane + need;
-            float y;
-            if (st->exact) {
-                y = dot(x, st->coefs + (size_t)phase * taps, taps);
-            } else {
-                /* Position between stored phases p0 and p0 + 1. */
-                double u = (double)phase * (st->phases - 1) / (double)L;
-                int p0 = (int)u;
-                float t = (float)(u - p0);
-                float y0 = dot(x, st->coefs + (size_t)p0 * taps, taps);
-                float y1 = dot(x, st->coefs + (size_t)(p0 + 1) * taps, taps);
-                y = y0 + t * (y1 - y0);
-            }
-            put(o, produced, k, ch, y);
-        }
-        produced++;
-        phase += step_frac;
-        need += step_int;
-        if (phase >= L) {
-            phase -= L;
-            need++;
-        }
-    }
-    ss->need = need - (int64_t)c;
-    ss->phase = phase;
-    return produced;
-}
-
-static void load_pcm(stream_stage *ss, int ch, const int16_t *in, size_t c)
-{
-    const size_t hist = (size_t)ss->st->taps - 1;
-    for (int k = 0; k < ch; k++) {
-        float *dst = ss->buf + (size_t)k * ss->plane + hist;
-        if (in) {
-            for (size_t i = 0; i < c; i++)
-                dst[i] = (float)in[i * ch + k];
-        } else {
-            memset(dst, 0, c * sizeof(float));
-        }
-    }
-}
-
+/* Keeps the last taps - 1 samples (and up to FIR_ALIGN - 1 older ones), moved by a
+ * multiple of FIR_ALIGN so every sample keeps its alignment class. */
 static void keep_history(stream_stage *ss, int ch, size_t c)
 {
-    const size_t hist = (size_t)ss->st->taps - 1;
+    const size_t end = ss->hist + c;
+    const size_t from = (end - ((size_t)ss->st->taps - 1)) / FIR_ALIGN * FIR_ALIGN;
     for (int k = 0; k < ch; k++) {
         float *plane = ss->buf + (size_t)k * ss->plane;
-        memmove(plane, plane + c, hist * sizeof(float));
+        memmove(plane, plane + from, (end - from) * sizeof(float));
     }
+    ss->hist = end - from;
 }
 
 static size_t feed(ac_rt *s, const int16_t *in, size_t frames, int16_t *out)
@@ -562,21 +473,21 @@ static size_t feed(ac_rt *s, const int16_t *in, size_t frames, int16_t *out)
     for (size_t done = 0; done < frames;) {
         size_t c = frames - done < s->block ? frames - done : s->block;
         stream_stage *a = &s->ss[0];
-        load_pcm(a, ch, in ? in + done * ch : NULL, c);
+        s->k->load_pcm(a, ch, in ? in + done * ch : NULL, c);
         sink last = {s->ybuf, NULL};
         size_t n;
         if (s->f->nstages == 2) {
             stream_stage *b = &s->ss[1];
             sink mid = {NULL, b};
-            size_t m = run_stage(a, ch, c, &mid);
+            size_t m = s->k->run_stage(a, ch, c, &mid);
             keep_history(a, ch, c);
-            n = run_stage(b, ch, m, &last);
+            n = s->k->run_stage(b, ch, m, &last);
             keep_history(b, ch, m);
         } else {
-            n = run_stage(a, ch, c, &last);
+            n = s->k->run_stage(a, ch, c, &last);
             keep_history(a, ch, c);
         }
-        to_pcm(s->ybuf, out + produced * ch, n * (size_t)ch);
+        s->k->to_pcm(s->ybuf, out + produced * ch, n * (size_t)ch);
         produced += n;
         done += c;
     }

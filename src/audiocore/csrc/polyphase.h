@@ -24,6 +24,9 @@ int ac_rt_filter_taps(const ac_rt_filter *f);         /* input samples per outpu
 int ac_rt_filter_phases(const ac_rt_filter *f);
 int ac_rt_filter_exact(const ac_rt_filter *f);        /* 1: one phase per output position */
 int ac_rt_filter_stages(const ac_rt_filter *f);       /* 0 (equal rates), 1 or 2 */
+/* Multiply-adds the kernels perform per input sample of one channel (padding and
+ * shifted-copy taps included): the work figure benchmarks compare against. */
+double ac_rt_filter_macs(const ac_rt_filter *f);
 
 /* The stream keeps a pointer to f: f must outlive it. NULL when out of memory. */
 ac_rt *ac_rt_new(const ac_rt_filter *f, int channels);
@@ -37,5 +40,16 @@ size_t ac_rt_process(ac_rt *s, const int16_t *in, size_t frames, int16_t *out);
 /* Pushes the filter's tail out (input end + group delay); returns output frames. */
 size_t ac_rt_flush(ac_rt *s, int16_t *out);
 void ac_rt_reset(ac_rt *s);
+
+/* Which build of the kernels runs: "avx512+fma", "avx2+fma" or "portable" (multiply
+ * and add rounded separately). A stream keeps the build it was created with. */
+const char *ac_rt_kernels(const ac_rt *s);   /* NULL s: what a new stream gets */
+int ac_rt_kernels_fused(const ac_rt *s);
+/* The i-th build this CPU runs, fastest first; NULL past the last. */
+const char *ac_rt_kernels_available(int i);
+/* Makes new streams use the named build (NULL: the fastest again), for tests and
+ * benchmarks that compare builds. Returns 0, changing nothing, for a name unknown
+ * or not supported here. Not thread-safe against concurrent ac_rt_new(). */
+int ac_rt_use_kernels(const char *name);
 
 #endif
