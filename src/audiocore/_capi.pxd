@@ -73,6 +73,7 @@ cdef extern from "polyphase.h" nogil:
     int ac_rt_kernels_fused(const ac_rt *s)
     const char *ac_rt_kernels_available(int i)
     int ac_rt_use_kernels(const char *name)
+    double ac_rt_peak(long reps)
 
 
 cdef extern from "convert.h" nogil:

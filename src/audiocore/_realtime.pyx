@@ -17,7 +17,8 @@ from audiocore._capi cimport (ac_rt, ac_rt_filter, ac_rt_filter_delay,
                               ac_rt_filter_taps, ac_rt_flush, ac_rt_flush_input,
                               ac_rt_free, ac_rt_kernels, ac_rt_kernels_available,
                               ac_rt_kernels_fused, ac_rt_new, ac_rt_output_frames,
-                              ac_rt_process, ac_rt_reset, ac_rt_use_kernels)
+                              ac_rt_peak, ac_rt_process, ac_rt_reset,
+                              ac_rt_use_kernels)
 
 
 def kernels() -> str:
@@ -37,6 +38,20 @@ def available_kernels() -> tuple:
         i += 1
         name = ac_rt_kernels_available(i)
     return tuple(names)
+
+
+def peak_multiply_adds(long reps) -> int:
+    """Runs the kernels' floor loop reps times (GIL released) and returns the
+    multiply-adds done: timed, it gives the most this machine does per second in a
+    FIR's inner loop (one aligned input load per multiply-add, all in L1)."""
+    if reps < 1:
+        raise ValueError(f"reps must be at least 1, not {reps}")
+    cdef double done
+    with nogil:
+        done = ac_rt_peak(reps)
+    if done < 0:
+        raise MemoryError()
+    return <long long>done
 
 
 def use_kernels(name) -> None:

@@ -358,6 +358,21 @@ const char *ac_rt_kernels(const ac_rt *s) { return s ? s->k->name : pick_kernels
 
 int ac_rt_kernels_fused(const ac_rt *s) { return (s ? s->k : pick_kernels())->fused; }
 
+double ac_rt_peak(long reps)
+{
+    enum { N = 512 }; /* floats per row: every row stays in L1 */
+    const fir_kernels *k = pick_kernels();
+    float *x = alloc_aligned((size_t)k->peak_rows * N * sizeof(float));
+    if (!x)
+        return -1.0;
+    for (size_t i = 0; i < (size_t)k->peak_rows * N; i++)
+        x[i] = (float)(i % 7) * 1e-3f;
+    volatile float sink = k->peak(x, N, reps);
+    (void)sink;
+    free(x);
+    return (double)reps * k->peak_rows * N;
+}
+
 
 static void stage_reset(stream_stage *ss, int channels)
 {

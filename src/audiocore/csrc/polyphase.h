@@ -51,5 +51,9 @@ const char *ac_rt_kernels_available(int i);
  * benchmarks that compare builds. Returns 0, changing nothing, for a name unknown
  * or not supported here. Not thread-safe against concurrent ac_rt_new(). */
 int ac_rt_use_kernels(const char *name);
+/* Runs the kernels' floor loop (see fir_stage.inc) `reps` times with the build a new
+ * stream gets; returns the multiply-adds done (time it to get the machine's rate),
+ * or -1 when out of memory. */
+double ac_rt_peak(long reps);
 
 #endif

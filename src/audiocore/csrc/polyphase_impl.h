@@ -58,6 +58,9 @@ typedef struct fir_kernels {
     void (*load_pcm)(stream_stage *ss, int ch, const int16_t *in, size_t c);
     /* Rounds to the nearest int16, ties to even, saturating. */
     void (*to_pcm)(const float *y, int16_t *out, size_t n);
+    /* reps passes of peak_rows x n multiply-adds at the machine's best (see fir_stage.inc). */
+    int peak_rows;
+    float (*peak)(const float *x, int n, long reps);
 } fir_kernels;
 
 extern const fir_kernels ac_fir_base;
