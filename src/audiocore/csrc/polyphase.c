@@ -14,6 +14,8 @@
 #define MAX_TAPS 8192
 /* Input frames converted to float per pass; bounds the per-stream scratch. */
 #define BLOCK 2048
+/* Longest upsampling filter computed in output lanes (fir_stage.inc). */
+#define MAX_VERTICAL_TAPS 32
 /* Largest set of shifted coefficient copies a stage keeps. */
 #define MAX_SHIFTED_BYTES (64 * 1024)
 
@@ -77,8 +79,10 @@ static int shift_copies(stage *st, const char **error)
 {
     st->shifted = NULL;
     st->taps_a = st->taps + FIR_ALIGN;
+    st->vertical = st->exact && st->M == 1 && st->taps <= MAX_VERTICAL_TAPS;
     size_t count = (size_t)st->phases * FIR_ALIGN * st->taps_a;
-    if (!st->exact || (st->L != 1 && st->M != 1) || st->taps < 4 * FIR_LANES ||
+    if (!st->exact || (st->L != 1 && st->M != 1) || st->vertical ||
+        st->taps < 4 * FIR_LANES ||
         count * sizeof(float) > MAX_SHIFTED_BYTES)
         return 1;
     st->shifted = alloc_aligned(count * sizeof(float));

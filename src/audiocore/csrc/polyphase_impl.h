@@ -25,6 +25,9 @@ typedef struct stage {
      * shifted by o mod FIR_ALIGN, so no input load is unaligned. NULL: unshifted. */
     float *shifted;
     int taps_a;     /* taps + FIR_ALIGN */
+    /* Short integer upsampling filters compute outputs in vector lanes (one phase
+     * at consecutive positions), a different order of the same multiply-adds. */
+    int vertical;
     double delay_s;
 } stage;
 
