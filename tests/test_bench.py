@@ -180,8 +180,11 @@ def test_the_repository_budgets_file_parses_and_names_real_cases_and_peers():
     assert b.get("ulaw_encode").targets == {"audioop": 0.25}
     assert b.get("ulaw_decode").targets == {"audioop": 1.0}
     assert b.get("downmix").targets == {"audioop": 0.15}
-    assert b.get("resample.realtime.48k-8k").targets == {"soxr": 0.5}
-    assert b.get("resample.realtime.48k-16k").targets == {"soxr": 0.5}
+    assert b.get("resample.realtime.48k-8k").targets == {"soxr": 0.35}
+    assert b.get("resample.realtime.48k-16k").targets == {"soxr": 0.4}
+    assert b.get("resample.realtime.16k-48k").targets == {"soxr": 0.5}
+    assert b.get("resample.realtime.24k-48k").targets == {"soxr": 0.5}
+    assert b.get("session").budget_ns == 10000  # 2,000 sessions per core
     assert b.get("convert.stt").targets == {"soxr+audioop": 0.25, "livekit+audioop": 0.12}
     assert b.get("convert.tts_ulaw").targets == {"soxr+audioop": 0.35}
 

@@ -59,6 +59,9 @@ class Case:
     title: str
     build: Callable[[Signals, Peers], list[Subject]] = field(compare=False, repr=False)
     stream: Optional[Stream] = None
+    #: The realtime resampler rate pairs (mono, quality "high") our subject runs for
+    #: each frame: the kernel work the bench reports against the machine's floor.
+    work: tuple[tuple[int, int], ...] = ()
 
 
 # -- output counters -------------------------------------------------------------------
@@ -339,19 +342,21 @@ def _all_cases() -> list[Case]:
         for a, b in RESAMPLE_PAIRS:
             cases.append(Case(f"resample.{engine}.{khz(a)}-{khz(b)}", "resample",
                               f"Resampler {engine} {khz(a)} -> {khz(b)}",
-                              _resample(engine, a, b), Stream(a, b)))
+                              _resample(engine, a, b), Stream(a, b),
+                              work=((a, b),) if engine == "realtime" else ()))
     cases += [
         Case("convert.stt", "convert", "STT: 48k stereo -> 8k mu-law", _stt,
-             Stream(48000, 8000)),
+             Stream(48000, 8000), work=((48000, 8000),)),
         Case("convert.bridge_in", "convert", "bridge in: 48k -> 16k",
-             _plain_chain(48000, 16000), Stream(48000, 16000)),
+             _plain_chain(48000, 16000), Stream(48000, 16000), work=((48000, 16000),)),
         Case("convert.tts_16k", "convert", "TTS: 16k -> 48k", _plain_chain(16000, 48000),
-             Stream(16000, 48000)),
+             Stream(16000, 48000), work=((16000, 48000),)),
         Case("convert.tts_ulaw", "convert", "TTS: 8k mu-law -> 48k", _tts_ulaw,
-             Stream(8000, 48000)),
+             Stream(8000, 48000), work=((8000, 48000),)),
         Case("ring", "pacing", "FrameRing write+read, 48 kHz", _ring),
         Case("pacer", "pacing", "FramePacer push + one frame, 48 kHz", _pacer),
-        Case("session", "session", "one bridged session, per 20 ms", _session),
+        Case("session", "session", "one bridged session, per 20 ms", _session,
+             work=((48000, 16000), (24000, 48000))),
     ]
     return cases
 

@@ -115,12 +115,14 @@ def run_command(args: argparse.Namespace, out: Optional[IO[str]] = None,
     progress.note(f"{len(chosen)} cases, {mode.name} mode")
     result = run(chosen, sig, peers, mode, budgets, use_absolute=args.absolute,
                  progress=progress)
+    from audiocore.bench.work import measure
+    work = measure(result)
     env = environment(result)
-    out.write(render(result, env))
+    out.write(render(result, env, work))
     out.flush()
     if args.json is not None:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(to_json(result, env), f, indent=2)
+            json.dump(to_json(result, env, work), f, indent=2)
             f.write("\n")
         progress.note(f"wrote {args.json}")
     if args.plot is not None:

@@ -13,6 +13,7 @@ from audiocore.bench.budgets import HELD, MISSED, OVER, SKIPPED, Verdict
 from audiocore.bench.runner import CaseResult, RunResult, SubjectResult
 from audiocore.bench.streams import CALLS
 from audiocore.bench.timing import GROUP
+from audiocore.bench.work import Work
 
 SCHEMA = "audiocore-bench/1"
 
@@ -109,6 +110,19 @@ def stream_table(run: RunResult) -> str:
     return _table(rows, right={2, 3, 4, 5, 6})
 
 
+def work_text(work: Optional[Work]) -> str:
+    if work is None or not work.cases:
+        return ""
+    rows = [["case", "multiply-adds", "floor us", "ours us", "of floor"]]
+    for w in work.cases:
+        rows.append([w.case, f"{w.macs:,.0f}", _us(w.floor_ns), _us(w.ours_ns),
+                     f"{100 * w.fraction:.0f} %"])
+    return (f"Kernel work per 20 ms frame ({work.kernels} kernels). floor = the "
+            f"multiply-adds at the rate of a FIR inner loop with nothing in its way, "
+            f"measured in this run: {work.macs_per_ns:.1f} per ns (one aligned L1 load "
+            f"per multiply-add); of floor = floor / ours.\n" + _table(rows, right={1, 2, 3, 4}))
+
+
 def capacity_text(run: RunResult) -> str:
     cap = run.capacity
     if cap is None:
@@ -166,7 +180,7 @@ def header(run: RunResult, env: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render(run: RunResult, env: dict[str, Any]) -> str:
+def render(run: RunResult, env: dict[str, Any], work: Optional[Work] = None) -> str:
     parts = [header(run, env), "",
              "Cost per 20 ms frame in us (ours: per-call median and p99, amortised; budget: "
              "amortised on the machine kind of the budgets file).",
@@ -176,6 +190,9 @@ def render(run: RunResult, env: dict[str, Any]) -> str:
         parts += ["", f"Streams: {CALLS} consecutive 20 ms frames into a fresh instance "
                   "(a peer is shown once per rate pair). held back = most audio in but not "
                   "yet out; delay = group delay inside the output; latency = both.", streams]
+    work_lines = work_text(work)
+    if work_lines:
+        parts += ["", work_lines]
     cap = capacity_text(run)
     if cap:
         parts += ["", cap]
@@ -244,7 +261,8 @@ def _case_json(c: CaseResult) -> dict[str, Any]:
     }
 
 
-def to_json(run: RunResult, env: dict[str, Any]) -> dict[str, Any]:
+def to_json(run: RunResult, env: dict[str, Any], work: Optional[Work] = None
+            ) -> dict[str, Any]:
     cap = run.capacity
     vs = run.verdicts
     return {
@@ -260,6 +278,7 @@ def to_json(run: RunResult, env: dict[str, Any]) -> dict[str, Any]:
                     "machine": run.budgets.machine, "absolute_decides": run.use_absolute},
         "units": "ns per 20 ms frame; ms for stream figures",
         "cases": [_case_json(c) for c in run.cases],
+        "work": None if work is None else work.as_dict(),
         "capacity": None if cap is None else {
             "frame_ns": round(cap.frame_ns, 1),
             "cpu_ms_per_session_second": round(cap.cpu_ms_per_second, 4),
