@@ -225,8 +225,8 @@ class FramePacer:
         """
         if self._ended:
             raise RuntimeError("FramePacer.push() after end(): the stream is finished")
-        view = self._view(data)
-        n = view.nbytes
+        # bytes, the common case, is always a C-contiguous run of bytes.
+        n = len(data) if type(data) is bytes else self._view(data).nbytes
         if n % self._sample_bytes:
             raise ValueError(
                 f"data must hold whole samples of {self._channels} channel(s) of "
@@ -361,6 +361,20 @@ class FramePacer:
             self._waiter = None
             self._wake_on_data = False
 
+    def _due_frame(self, now: float) -> bytes | None:
+        """The next frame when it is due at ``now`` and whole in the buffer: what the
+        first pass of :meth:`_next_frame` would yield, without a coroutine. None
+        for every other case, which :meth:`_next_frame` handles."""
+        schedule = self._schedule
+        if schedule.due(now) - self.TIMER_LEAD > now or self._ring.available < self._frame_bytes:
+            return None
+        frame = self._ring.read()
+        if frame is None:  # pragma: no cover - a whole frame is available
+            return None
+        self._note_removed(self._frame_bytes)
+        schedule.advance(now)
+        return frame
+
     async def _next_frame(self) -> bytes:
         loop = asyncio.get_running_loop()
         schedule = self._schedule
@@ -428,10 +442,15 @@ class _FrameIterator:
         if self._busy:
             raise RuntimeError("FramePacer: another task is already waiting for the next "
                                "frame on this iterator; only one consumer may iterate")
-        self._pacer._claim(self)
+        pacer = self._pacer
+        pacer._claim(self)
         self._busy = True
         try:
-            return await self._pacer._next_frame()
+            # Steady playout: the frame is due and buffered, nothing to wait for.
+            frame = pacer._due_frame(asyncio.get_running_loop().time())
+            if frame is not None:
+                return frame
+            return await pacer._next_frame()
         except StopAsyncIteration:
             self._closed = True
             self._pacer._release(self)
