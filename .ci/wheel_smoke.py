@@ -185,6 +185,45 @@ def _realtime() -> str:
     return f"SNR {snr:.1f} dB, delay {r.delay * 1000:.3f} ms, vs soxr at most {worst} LSB apart"
 
 
+def _cpu_flags() -> "set[str]":
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+@check("realtime kernel builds: the ones this CPU has are in the wheel, and agree")
+def _kernel_builds() -> str:
+    import audiocore as ac
+    from audiocore import _realtime
+
+    have = _realtime.available_kernels()
+    assert have[-1] == "portable", have
+    flags = _cpu_flags()
+    if sysconfig.get_platform().endswith("x86_64") and {"avx2", "fma"} <= flags:
+        assert "avx2+fma" in have, f"the CPU has AVX2 and FMA, the wheel only {have}"
+    if sysconfig.get_platform().endswith("x86_64") and "avx512f" in flags:
+        assert "avx512+fma" in have, f"the CPU has AVX-512F, the wheel only {have}"
+    _, pcm, rate_in, rate_out = resampled_tone()
+    outs = {}
+    try:
+        for name in have:
+            _realtime.use_kernels(name)
+            r = ac.Resampler(rate_in, rate_out)
+            outs[name] = samples16(r.process(pcm) + r.flush())
+    finally:
+        _realtime.use_kernels(None)
+    base = outs["portable"]
+    for name, y in outs.items():
+        worst = max(abs(a - b) for a, b in zip(y, base))
+        assert len(y) == len(base) and worst <= 1, f"{name} vs portable: {worst} LSB"
+    return ", ".join(have)
+
+
 @check("Converter 48 kHz stereo -> 8 kHz mu-law equals the composed calls")
 def _converter() -> None:
     import audiocore as ac
