@@ -199,9 +199,9 @@ def _cpu_flags() -> "set[str]":
 @check("realtime kernel builds: the ones this CPU has are in the wheel, and agree")
 def _kernel_builds() -> str:
     import audiocore as ac
-    from audiocore import _realtime
+    from audiocore import resampling
 
-    have = _realtime.available_kernels()
+    have = resampling.available_kernels()
     assert have[-1] == "portable", have
     flags = _cpu_flags()
     if sysconfig.get_platform().endswith("x86_64") and {"avx2", "fma"} <= flags:
@@ -212,11 +212,13 @@ def _kernel_builds() -> str:
     outs = {}
     try:
         for name in have:
-            _realtime.use_kernels(name)
+            resampling.use_kernels(name)
             r = ac.Resampler(rate_in, rate_out)
             outs[name] = samples16(r.process(pcm) + r.flush())
+            c = ac.Converter(rate_in, 1, rate_out)
+            assert samples16(c.process(pcm) + c.flush()) == outs[name], name
     finally:
-        _realtime.use_kernels(None)
+        resampling.use_kernels(None)
     base = outs["portable"]
     for name, y in outs.items():
         worst = max(abs(a - b) for a, b in zip(y, base))

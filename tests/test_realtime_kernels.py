@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import audiocore as ac
-from audiocore import _realtime
+from audiocore import _realtime, resampling
 from audiocore.resampling import filter_bank
 
 BUILDS = _realtime.available_kernels()
@@ -27,10 +27,8 @@ PAIRS = [(48000, 16000), (32000, 16000), (16000, 48000), (24000, 48000),
 @pytest.fixture
 def build():
     """Selects a build for the streams a test creates, and restores the default."""
-    def use(name):
-        _realtime.use_kernels(name)
-    yield use
-    _realtime.use_kernels(None)
+    yield resampling.use_kernels
+    resampling.use_kernels(None)
 
 
 def noise(n: int, seed: int, channels: int = 1) -> bytes:
@@ -62,21 +60,38 @@ def test_builds_are_listed_fastest_first_and_portable_always_runs():
 
 def test_selecting_a_build_applies_to_new_streams_only(build):
     before = ac.Resampler(48000, 16000)
+    conv_before = ac.Converter(48000, 2, 8000, out_encoding="mulaw")
     build("portable")
     after = ac.Resampler(48000, 16000)
-    assert _realtime.kernels() == "portable"
+    conv_after = ac.Converter(48000, 2, 8000, out_encoding="mulaw")
+    assert resampling.kernels() == "portable"
     assert after._native.kernels == "portable" and not after._native.fused
-    assert before._native.kernels == BUILDS[0]
+    assert conv_after._native.kernels == "portable"
+    assert before._native.kernels == conv_before._native.kernels == BUILDS[0]
     build(None)
-    assert _realtime.kernels() == BUILDS[0]
+    assert resampling.kernels() == BUILDS[0]
+    assert ac.Converter(16000, 1, 48000)._native.kernels == BUILDS[0]
+    assert ac.Converter(16000, 1, 48000, engine="soxr")._native.kernels is None
+
+
+@pytest.mark.parametrize("name", BUILDS)
+def test_converter_streams_use_the_selected_build_like_resamplers(build, name):
+    # Each extension module links its own copy of the kernels' selection: the
+    # Converter must follow it too (same bytes as the composed Resampler).
+    build(name)
+    x = noise(182, 1)
+    for a, b in ((8000, 11025), (48000, 16000), (8000, 48000)):
+        c = ac.Converter(a, 1, b)
+        assert c.process(x) + c.flush() == one_shot(a, b, x)
 
 
 def test_unknown_or_unsupported_build_is_refused_by_name(build):
     with pytest.raises(ValueError, match="name='sse9'.*available: .*portable"):
-        _realtime.use_kernels("sse9")
+        resampling.use_kernels("sse9")
     with pytest.raises(TypeError, match="name must be a str or None"):
-        _realtime.use_kernels(3)
-    assert _realtime.kernels() == BUILDS[0]  # nothing changed
+        resampling.use_kernels(3)
+    assert resampling.kernels() == BUILDS[0]  # nothing changed
+    assert resampling.available_kernels() == BUILDS
 
 
 @pytest.mark.parametrize("name", BUILDS)
@@ -157,19 +172,20 @@ def test_cpu_features_pick_the_same_build_in_a_fresh_process():
 def _kernels_in_child(value):
     env = dict(__import__("os").environ, AUDIOCORE_KERNELS=value)
     code = ("import warnings, audiocore, audiocore._realtime as r; "
-            "print(r.kernels(), audiocore.Resampler(48000, 16000)._native.kernels)")
+            "print(r.kernels(), audiocore.Resampler(48000, 16000)._native.kernels, "
+            "audiocore.Converter(48000, 1, 16000)._native.kernels)")
     return subprocess.run([sys.executable, "-W", "always", "-c", code], env=env,
                           capture_output=True, text=True, check=True)
 
 
 def test_environment_variable_selects_the_portable_build():
     done = _kernels_in_child("portable")
-    assert done.stdout.split() == ["portable", "portable"]
+    assert done.stdout.split() == ["portable", "portable", "portable"]
     assert done.stderr == ""
 
 
 def test_environment_variable_with_an_unknown_build_warns_and_keeps_the_default():
     done = _kernels_in_child("neon9")
-    assert done.stdout.split() == [BUILDS[0], BUILDS[0]]
+    assert done.stdout.split() == [BUILDS[0]] * 3
     assert "AUDIOCORE_KERNELS ignored: name='neon9'" in done.stderr
     assert "RuntimeWarning" in done.stderr

@@ -5,7 +5,10 @@ from audiocore._typing import Buffer, WritableBuffer
 
 ENCODINGS: dict[str, int]
 
+def use_kernels(name: Optional[str]) -> None: ...
+
 class ConverterHandle:
+    kernels: Optional[str]
     def __init__(self, in_encoding: str, in_channels: int, out_encoding: str,
                  out_channels: int, bank: Optional[FilterBank] = None,
                  soxr_rates: Optional[tuple[float, float]] = None,

@@ -12,12 +12,22 @@ from audiocore._buffers cimport (NOGIL_MIN_BYTES, PyThreadState, get_bytes,
                                  restore_gil)
 from audiocore._capi cimport (AC_ALAW, AC_MULAW, AC_PCM16, ac_conv, ac_conv_free,
                               ac_conv_new, ac_conv_max_output, ac_conv_pending, ac_conv_process, ac_conv_reset, ac_rt,
-                              ac_rt_free, ac_rt_new, ac_soxr, ac_soxr_free,
+                              ac_rt_free, ac_rt_kernels, ac_rt_new, ac_rt_use_kernels, ac_soxr, ac_soxr_free,
                               ac_soxr_new)
 from audiocore._realtime cimport FilterBank
 from audiocore._soxr import RECIPES
 
 ENCODINGS = {"pcm16": AC_PCM16, "mulaw": AC_MULAW, "alaw": AC_ALAW}
+
+
+def use_kernels(name) -> None:
+    """This extension's own copy of the realtime kernel choice: every extension that
+    builds realtime streams links the kernels, with their selection state, so
+    :func:`audiocore.resampling.use_kernels` sets it here and in ``_realtime``."""
+    if name is None:
+        ac_rt_use_kernels(NULL)
+    elif not ac_rt_use_kernels(name.encode("ascii", "replace")):
+        raise ValueError(f"name={name!r} is not a kernel build this CPU runs")
 
 
 cdef class ConverterHandle:
@@ -29,6 +39,7 @@ cdef class ConverterHandle:
     cdef int _in_frame      # bytes per input frame
     cdef bint _pcm_in
     cdef bint _flushed
+    cdef readonly object kernels  # the realtime stream's kernel build, or None
 
     def __cinit__(self, str in_encoding, int in_channels, str out_encoding,
                   int out_channels, FilterBank bank=None, soxr_rates=None,
@@ -50,6 +61,7 @@ cdef class ConverterHandle:
             if rt == NULL:
                 raise MemoryError()
             self._bank = bank
+            self.kernels = (<bytes>ac_rt_kernels(rt)).decode("ascii")
         elif soxr_rates is not None:
             sx = ac_soxr_new(soxr_rates[0], soxr_rates[1], <unsigned>rch, RECIPES[quality],
                              &err)

@@ -55,8 +55,9 @@ def peak_multiply_adds(long reps) -> int:
 
 
 def use_kernels(name) -> None:
-    """Makes new streams use the named build (None: the fastest again). For tests
-    and benchmarks that compare builds; streams keep the build they were made with."""
+    """Makes this extension's new streams use the named build (None: the fastest
+    again). Every extension that builds realtime streams keeps its own choice: call
+    :func:`audiocore.resampling.use_kernels`, which sets them all."""
     if name is None:
         ac_rt_use_kernels(NULL)
         return

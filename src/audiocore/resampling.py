@@ -38,12 +38,36 @@ REALTIME_PRESETS: dict[str, tuple[float, float]] = {
 KERNELS_ENV = "AUDIOCORE_KERNELS"
 
 
+def kernels() -> str:
+    """The build of the realtime engine's inner loops that new streams get:
+    "avx512+fma" or "avx2+fma" (fused multiply-adds; the two give identical output)
+    or "portable" (multiply and add rounded separately; within 1 LSB of them)."""
+    return _realtime.kernels()
+
+
+def available_kernels() -> tuple[str, ...]:
+    """Every kernel build this CPU runs, fastest first ("portable" always last)."""
+    return _realtime.available_kernels()
+
+
+def use_kernels(name: Optional[str]) -> None:
+    """Make new realtime streams (of :class:`Resampler` and :class:`Converter`) use
+    the named kernel build; ``None`` goes back to the fastest. Streams keep the
+    build they were made with. Raises ``ValueError`` for a build this CPU does not
+    run. For comparing builds and for reproducing output across machines; not to be
+    called while other threads create streams."""
+    from audiocore import _convert
+
+    _realtime.use_kernels(name)  # validates; nothing changes when it raises
+    _convert.use_kernels(name)
+
+
 def _apply_kernels_env() -> None:
     name = os.environ.get(KERNELS_ENV)
     if not name:
         return
     try:
-        _realtime.use_kernels(name)
+        use_kernels(name)
     except ValueError as e:
         warnings.warn(f"{KERNELS_ENV} ignored: {e}", RuntimeWarning, stacklevel=3)
 
