@@ -14,8 +14,11 @@
 #define MAX_TAPS 8192
 /* Input frames converted to float per pass; bounds the per-stream scratch. */
 #define BLOCK 2048
-/* Longest upsampling filter computed in output lanes (fir_stage.inc). */
+/* Longest filters computed in output lanes (fir_stage.inc): upsampling, and
+ * decimation by at most MAX_VERTICAL_M (its input is split into M rows). */
 #define MAX_VERTICAL_TAPS 32
+#define MAX_VERTICAL_DEC_TAPS 64
+#define MAX_VERTICAL_M 8
 /* Largest set of shifted coefficient copies a stage keeps. */
 #define MAX_SHIFTED_BYTES (64 * 1024)
 
@@ -79,7 +82,16 @@ static int shift_copies(stage *st, const char **error)
 {
     st->shifted = NULL;
     st->taps_a = st->taps + FIR_ALIGN;
-    st->vertical = st->exact && st->M == 1 && st->taps <= MAX_VERTICAL_TAPS;
+    st->vertical = st->exact && ((st->M == 1 && st->taps <= MAX_VERTICAL_TAPS) ||
+                                 (st->L == 1 && st->M <= MAX_VERTICAL_M &&
+                                  st->taps <= MAX_VERTICAL_DEC_TAPS));
+    st->first_tap = st->taps;
+    for (int p = 0; p < st->phases; p++)
+        for (int j = 0; j < st->first_tap; j++)
+            if (st->coefs[(size_t)p * st->taps + j] != 0.0f) {
+                st->first_tap = j;
+                break;
+            }
     size_t count = (size_t)st->phases * FIR_ALIGN * st->taps_a;
     if (!st->exact || (st->L != 1 && st->M != 1) || st->vertical ||
         st->taps < 4 * FIR_LANES ||
@@ -292,7 +304,9 @@ double ac_rt_filter_macs(const ac_rt_filter *f)
         const stage *st = &f->st[i];
         rate *= (double)st->L / (double)st->M;
         /* An interpolated phase costs two inner products. */
-        int taps = st->shifted ? st->taps_a : st->exact ? st->taps : 2 * st->taps;
+        int taps = st->shifted ? st->taps_a
+                 : st->vertical && st->L == 1 ? st->taps - st->first_tap
+                 : st->exact ? st->taps : 2 * st->taps;
         per_in += rate * taps;
     }
     return per_in;
@@ -398,6 +412,13 @@ static int stage_init(stream_stage *ss, const stage *st, int channels, size_t ro
     ss->buf = alloc_aligned(ss->plane * channels * sizeof(float));
     if (!ss->buf)
         return 0;
+    if (st->vertical && st->L == 1) {
+        /* Every output of a pass and the taps behind the last one, per row. */
+        ss->split_row = (ss->plane + (size_t)st->M - 1) / (size_t)st->M + FIR_ALIGN;
+        ss->split = alloc_aligned((size_t)st->M * ss->split_row * sizeof(float));
+        if (!ss->split)
+            return 0;
+    }
     stage_reset(ss, channels);
     return 1;
 }
@@ -439,8 +460,10 @@ ac_rt *ac_rt_new(const ac_rt_filter *f, int channels)
 void ac_rt_free(ac_rt *s)
 {
     if (s) {
-        free(s->ss[0].buf);
-        free(s->ss[1].buf);
+        for (int i = 0; i < 2; i++) {
+            free(s->ss[i].buf);
+            free(s->ss[i].split);
+        }
         free(s->ybuf);
         free(s);
     }

@@ -25,9 +25,10 @@ typedef struct stage {
      * shifted by o mod FIR_ALIGN, so no input load is unaligned. NULL: unshifted. */
     float *shifted;
     int taps_a;     /* taps + FIR_ALIGN */
-    /* Short integer upsampling filters compute outputs in vector lanes (one phase
-     * at consecutive positions), a different order of the same multiply-adds. */
+    /* Short integer-ratio filters compute outputs in vector lanes (consecutive
+     * outputs of one phase), a different order of the same multiply-adds. */
     int vertical;
+    int first_tap;  /* taps before it are zero in every phase (the padding) */
     double delay_s;
 } stage;
 
@@ -39,6 +40,8 @@ typedef struct stream_stage {
     size_t room;    /* new samples one pass may load */
     int64_t need;   /* buffer offset of the oldest input the next output reads */
     int64_t phase;  /* (n * M) mod L for the next output n */
+    float *split;   /* vertical decimation: the window's M polyphase rows */
+    size_t split_row;
 } stream_stage;
 
 /* Where a stage's outputs go: interleaved floats of the last stage (rounded to int16
