@@ -31,7 +31,8 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 MEASURED = ROOT / "benchmarks" / "measured"
 RATES = [8000, 16000, 22050, 24000, 44100, 48000]
 PAIRS = list(itertools.permutations(RATES, 2))
-WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve"]
 
 
 def flat(text: str) -> str:
@@ -278,7 +279,8 @@ def test_bench_duration_and_targets():
     assert_says(f"audiocore bench                  # about {round(b['seconds'], -1):.0f} s")
     held, missed = b["summary"]["held"], b["summary"]["missed"]
     total = held + len(missed)
-    assert_says(f"in the run quoted below, {WORDS[len(missed)]} of the {WORDS[total]} were")
+    verb = "was" if len(missed) == 1 else "were"
+    assert_says(f"in the run quoted below, {WORDS[len(missed)]} of the {WORDS[total]} {verb}")
     assert_says(f"{WORDS[held].capitalize()} of the {WORDS[total]} ratio targets held in "
                 f"that run")
     for m in missed:
@@ -324,6 +326,17 @@ def test_prose_after_the_excerpt():
                 f"{sessions:,.0f} sessions per core")
 
 
+def test_kernel_work_and_ratio_spread():
+    w = bench()["work"]
+    rs = next(c for c in w["cases"] if c["case"] == "resample.realtime.48k-16k")
+    assert_says(f"48k→16k does its {rs['macs_per_frame']:,} multiply-adds at "
+                f"{100 * rs['fraction_of_floor']:.0f} % of the floor rate")
+    for m in bench()["summary"]["missed"]:
+        s = next(s for s in case(m["case"])["subjects"] if s["id"] == m["peer"])
+        assert_says(f"(the middle half of this one's paired rounds: "
+                    f"{s['ratio']['paired_q25']:.2f}–{s['ratio']['paired_q75']:.2f})")
+
+
 def test_soxr_streaming_figures():
     soxr_cases = [c["id"] for c in bench()["cases"] if c["id"].startswith("resample.soxr.")]
     empty = [subject(c, "Resampler")["stream"]["empty_share"] * 100 for c in soxr_cases]
@@ -344,8 +357,13 @@ def test_pacer_cadence():
     assert_says(f"Over {p['seconds']:.0f} s of {p['frame_ms']:.0f} ms frames on a real asyncio "
                 f"loop here, no frame went out more than {p['earliest_ms']:.2f} ms early, 99 % "
                 f"were at most {p['p99_late_ms']:.2f} ms late, and the drift was "
-                f"{p['drift_ms']:.2f} ms; {WORDS[p['restarts']] if p['restarts'] < 10 else p['restarts']} "
-                f"stalls of the shared machine longer than a frame restarted the schedule")
+                f"{p['drift_ms']:.2f} ms; {stalls(p['restarts'])} of the shared machine longer "
+                f"than a frame restarted the schedule")
+
+
+def stalls(n: int) -> str:
+    count = WORDS[n] if n < len(WORDS) else str(n)
+    return f"{count} stall" if n == 1 else f"{count} stalls"
 
 
 # ---- constants of the code the docs name ----------------------------------------------
