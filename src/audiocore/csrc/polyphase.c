@@ -74,11 +74,17 @@ static void *alloc_aligned(size_t bytes)
     return p;
 }
 
-/* Copies of every phase shifted by 0..FIR_ALIGN-1 taps, for the aligned kernels:
- * only for integer ratios (every output's window then moves by a whole number of
- * samples), filters long enough that one more block of taps costs less than
- * unaligned loads, and copies small enough to stay in the L1/L2 caches. */
-static int shift_copies(stage *st, const char **error)
+/* Which kernels a designed stage runs (fir_stage.inc), and their data:
+ * - short integer-ratio filters run in output lanes (vertical), skipping the
+ *   padding's leading zero taps (first_tap);
+ * - other integer-ratio filters with few phases keep copies of every phase shifted
+ *   by 0..FIR_ALIGN-1 taps for the aligned kernels: every output's window moves by a
+ *   whole number of samples, one more block of taps costs less than unaligned loads
+ *   for filters this long, and the copies stay small enough for the L1/L2 caches;
+ * - the rest take unaligned windows.
+ * The choice depends on the filter only, never on the CPU, so every build of the
+ * kernels computes each output in the same order. */
+static int kernel_layout(stage *st, const char **error)
 {
     st->shifted = NULL;
     st->taps_a = st->taps + FIR_ALIGN;
@@ -192,7 +198,7 @@ static int design(stage *st, int in_rate, int out_rate, double atten_db, double 
         st->coefs[i] = (float)(h[i] * scale);
     free(h);
     st->delay_s = center / F;
-    return shift_copies(st, error);
+    return kernel_layout(st, error);
 }
 
 /* Smallest factor k >= 2 of an integer ratio r >= 4 that leaves r / k >= 2. */
