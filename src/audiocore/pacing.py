@@ -365,8 +365,12 @@ class FramePacer:
         """The next frame when it is due at ``now`` and whole in the buffer: what the
         first pass of :meth:`_next_frame` would yield, without a coroutine. None
         for every other case, which :meth:`_next_frame` handles."""
+        # Availability first: due() starts a stopped schedule, which _next_frame
+        # does only once it has something to send.
+        if self._ring.available < self._frame_bytes:
+            return None
         schedule = self._schedule
-        if schedule.due(now) - self.TIMER_LEAD > now or self._ring.available < self._frame_bytes:
+        if schedule.due(now) - self.TIMER_LEAD > now:
             return None
         frame = self._ring.read()
         if frame is None:  # pragma: no cover - a whole frame is available
